@@ -1,0 +1,11 @@
+//! The types Coaster's parts speak to each other, with no I/O, for native and wasm.
+//!
+//! - [`device`]: the T7470's JSON — the response envelope and its parts
+//!   (sessions, statistics, settings, history, ping) and every request body.
+//! - [`time`]: the device's zone-less local timestamps, as comparable seconds.
+//! - [`limits`]: every input limit, checked identically by the frontend, the
+//!   proxy and the simulator.
+
+pub mod device;
+pub mod limits;
+pub mod time;
