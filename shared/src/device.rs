@@ -47,7 +47,11 @@ pub struct BadDeviceJson(pub String);
 
 impl std::fmt::Display for BadDeviceJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the transmitter sent JSON Coaster cannot read: {}", self.0)
+        write!(
+            f,
+            "the transmitter sent JSON Coaster cannot read: {}",
+            self.0
+        )
     }
 }
 

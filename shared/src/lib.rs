@@ -5,7 +5,10 @@
 //! - [`time`]: the device's zone-less local timestamps, as comparable seconds.
 //! - [`limits`]: every input limit, checked identically by the frontend, the
 //!   proxy and the simulator.
+//! - [`protocol`]: the WebSocket messages between tablets and the proxy, and
+//!   the mirror of device state they carry.
 
 pub mod device;
 pub mod limits;
+pub mod protocol;
 pub mod time;

@@ -102,7 +102,9 @@ impl fmt::Display for LimitError {
 impl std::error::Error for LimitError {}
 
 fn in_range(value: i64, min: u32, max: u32) -> Option<u32> {
-    u32::try_from(value).ok().filter(|v| (min..=max).contains(v))
+    u32::try_from(value)
+        .ok()
+        .filter(|v| (min..=max).contains(v))
 }
 
 pub fn pager_number(value: i64) -> Result<u32, LimitError> {

@@ -88,7 +88,9 @@ impl DeviceTime {
             return Err(bad());
         }
         let days = days_from_civil(year, month, day);
-        Ok(DeviceTime(days * 86_400 + hour * 3600 + minute * 60 + second))
+        Ok(DeviceTime(
+            days * 86_400 + hour * 3600 + minute * 60 + second,
+        ))
     }
 }
 

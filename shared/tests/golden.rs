@@ -235,7 +235,10 @@ fn request_bodies_are_single_line_and_leave_out_absent_fields() {
         label: Some("a\nb\tc".into()),
         ..Default::default()
     };
-    assert!(!tricky.to_body().iter().any(|b| matches!(b, b'\n' | b'\r' | b'\t')));
+    assert!(!tricky
+        .to_body()
+        .iter()
+        .any(|b| matches!(b, b'\n' | b'\r' | b'\t')));
 }
 
 #[test]
@@ -249,7 +252,10 @@ fn wire_strings_of_the_enums() {
         serde_json::to_string(&SessionState::Started).unwrap(),
         "\"started\""
     );
-    assert_eq!(serde_json::to_string(&Action::Remove).unwrap(), "\"remove\"");
+    assert_eq!(
+        serde_json::to_string(&Action::Remove).unwrap(),
+        "\"remove\""
+    );
     for mode in PageMode::ALL {
         assert_eq!(
             serde_json::to_string(mode).unwrap(),
@@ -268,7 +274,14 @@ fn wire_strings_of_the_enums() {
 
 #[test]
 fn envelopes_round_trip() {
-    for json in [GET_ONE, GET_ALL, HISTORY, GET_SETTINGS, NOTIFY_SESSIONS, PING] {
+    for json in [
+        GET_ONE,
+        GET_ALL,
+        HISTORY,
+        GET_SETTINGS,
+        NOTIFY_SESSIONS,
+        PING,
+    ] {
         let e = Envelope::parse(json.as_bytes()).unwrap();
         assert_eq!(Envelope::parse(&e.to_body()).unwrap(), e);
     }
