@@ -1,0 +1,524 @@
+//! The sans-IO CoAP client endpoint: datagrams and instants in; datagrams,
+//! events and the next deadline out. It talks to exactly one peer, the device.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use coap_lite::MessageType;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::block::{Block, Step};
+use super::dedupe::Seen;
+use super::exchange::{Exchange, ExchangeId, Flight, Purpose};
+use super::liveness::{LinkHealth, Liveness};
+use super::message::{self, Body, Incoming, Outgoing, Request, Response};
+use super::observe::Freshness;
+use super::retransmit::{Schedule, Tick};
+use super::Config;
+
+/// Token length: 8 random bytes make a forged or stale match implausible.
+const TOKEN_LEN: usize = 8;
+/// A representation that keeps changing under a Block2 transfer gets this many fresh starts.
+const MAX_BLOCK_RESTARTS: u32 = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Response {
+        id: ExchangeId,
+        result: Result<Response, ExchangeError>,
+    },
+    Notification {
+        id: ExchangeId,
+        response: Response,
+    },
+    /// The device will send no more notifications on this observation.
+    ObservationEnded { id: ExchangeId },
+    /// With [`Probe::Caller`]: the link is idle, send a request that proves the device is there.
+    ProbeDue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExchangeError {
+    /// No answer before the deadline; `transmissions` is 0 when it never left the queue.
+    Timeout { transmissions: u32 },
+    /// The device rejected the message outright with a CoAP Reset.
+    Reset,
+    /// The request could not be encoded (too large for one datagram).
+    Encode(String),
+    /// A Block2 body kept changing while it was being fetched.
+    BlockTransfer,
+    /// The driver stopped before the exchange finished.
+    Closed,
+}
+
+impl std::fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExchangeError::Timeout { transmissions: 0 } => {
+                write!(f, "the request waited its whole deadline in the queue and was never sent")
+            }
+            ExchangeError::Timeout { transmissions } => write!(
+                f,
+                "no answer after sending the request {transmissions} time(s)"
+            ),
+            ExchangeError::Reset => write!(f, "the transmitter reset the request"),
+            ExchangeError::Encode(e) => write!(f, "the request cannot be sent: {e}"),
+            ExchangeError::BlockTransfer => {
+                write!(f, "the answer kept changing while it was read in blocks")
+            }
+            ExchangeError::Closed => write!(f, "the CoAP client has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for ExchangeError {}
+
+/// How the endpoint checks an idle link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// An empty CON (RFC 7252 §4.3); the device answers RST.
+    Ping,
+    /// Emit [`Event::ProbeDue`]; the caller sends e.g. an ETag GET /v1/sessions.
+    Caller,
+}
+
+struct Observation {
+    id: ExchangeId,
+    request: Request,
+    freshness: Freshness,
+}
+
+pub struct Endpoint {
+    config: Config,
+    peer: SocketAddr,
+    rng: StdRng,
+    next_mid: u16,
+    next_id: u64,
+    queue: VecDeque<Exchange>,
+    active: Option<Exchange>,
+    observations: HashMap<Vec<u8>, Observation>,
+    seen: Seen,
+    liveness: Liveness,
+    probe: Probe,
+    /// The last ping: its message id and when it went out.
+    ping: Option<(u16, Instant)>,
+    transmits: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+}
+
+impl Endpoint {
+    /// `seed` makes message ids, tokens and timeouts reproducible in tests.
+    pub fn new(config: Config, peer: SocketAddr, seed: u64, now: Instant) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Endpoint {
+            config,
+            peer,
+            next_mid: rng.gen(),
+            rng,
+            next_id: 0,
+            queue: VecDeque::new(),
+            active: None,
+            observations: HashMap::new(),
+            seen: Seen::default(),
+            liveness: Liveness::new(now),
+            probe: Probe::Ping,
+            ping: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn set_probe(&mut self, probe: Probe) {
+        self.probe = probe;
+    }
+
+    /// Queues a request; its answer comes as [`Event::Response`] with the returned id.
+    pub fn submit(&mut self, request: Request, now: Instant) -> ExchangeId {
+        self.enqueue(request, false, now)
+    }
+
+    /// Queues an Observe registration: the first answer comes as [`Event::Response`],
+    /// later ones as [`Event::Notification`] with the same id.
+    pub fn observe(&mut self, request: Request, now: Instant) -> ExchangeId {
+        self.enqueue(request, true, now)
+    }
+
+    /// Forgets an exchange or observation: nothing more is sent or delivered
+    /// for it, and a later notification for it is answered with RST, which
+    /// deregisters us at the device (RFC 7641 §3.6).
+    pub fn cancel(&mut self, id: ExchangeId, now: Instant) {
+        self.queue.retain(|e| e.id != id);
+        if self.active.as_ref().is_some_and(|e| e.id == id) {
+            self.active = None;
+        }
+        self.observations.retain(|_, o| o.id != id);
+        self.pump(now);
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    pub fn health(&self, now: Instant) -> LinkHealth {
+        self.liveness.health(&self.config, now)
+    }
+
+    /// The earliest instant at which [`Endpoint::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self, now: Instant) -> Option<Instant> {
+        let queued = self.queue.iter().map(|e| e.deadline);
+        let active = self.active.iter().flat_map(|e| {
+            let retransmit = e.flight.as_ref().and_then(|f| f.schedule.as_ref());
+            [Some(e.deadline), retransmit.map(Schedule::due)]
+        });
+        let probe = self.is_idle().then(|| self.liveness.probe_at(&self.config));
+        // Waking when `reachable` flips lets a driver publish it on time.
+        let flip = self.liveness.unreachable_at(&self.config).filter(|t| *t > now);
+        queued.chain(active.flatten()).chain(probe).chain(flip).min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<_> = self.queue.iter().filter(|e| e.deadline <= now).map(|e| e.id).collect();
+        for id in expired {
+            if let Some(pos) = self.queue.iter().position(|e| e.id == id) {
+                let exchange = self.queue.remove(pos).expect("position is in range");
+                self.fail(exchange, ExchangeError::Timeout { transmissions: 0 });
+            }
+        }
+        if let Some(mut exchange) = self.active.take() {
+            if exchange.deadline <= now {
+                let transmissions = exchange.transmissions;
+                self.fail(exchange, ExchangeError::Timeout { transmissions });
+            } else {
+                match exchange.flight.as_mut().and_then(|f| f.schedule.as_mut()) {
+                    Some(s) if s.due() <= now => match s.tick(&self.config) {
+                        Tick::Retransmit => {
+                            let flight = exchange.flight.as_ref().expect("checked above");
+                            self.transmits.push_back(flight.bytes.clone());
+                            exchange.transmissions += 1;
+                            self.active = Some(exchange);
+                        }
+                        Tick::GiveUp => {
+                            let transmissions = exchange.transmissions;
+                            self.fail(exchange, ExchangeError::Timeout { transmissions });
+                        }
+                    },
+                    _ => self.active = Some(exchange),
+                }
+            }
+        }
+        self.pump(now);
+        if self.is_idle() && self.liveness.probe_at(&self.config) <= now {
+            self.liveness.probed(now);
+            match self.probe {
+                Probe::Ping => {
+                    let mid = self.mid();
+                    self.transmits.push_back(message::empty(MessageType::Confirmable, mid));
+                    self.ping = Some((mid, now));
+                    self.liveness.sent_confirmable(now);
+                }
+                Probe::Caller => self.events.push_back(Event::ProbeDue),
+            }
+        }
+    }
+
+    pub fn handle_datagram(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) {
+        if from != self.peer {
+            tracing::debug!(%from, "ignoring a datagram from an address other than the device");
+            return;
+        }
+        let Some(msg) = message::decode(bytes) else {
+            tracing::debug!(len = bytes.len(), "ignoring a datagram that is not CoAP");
+            return;
+        };
+        self.liveness.received(now);
+        let Incoming { kind, message_id: mid, token, body } = msg;
+        match (kind, body) {
+            (MessageType::Acknowledgement, Body::Empty) => {
+                if self.ping_answered(mid, now) {
+                    return;
+                }
+                if let Some(flight) = self.active_flight(mid) {
+                    // The device will answer separately (RFC 7252 §5.2.2): stop retransmitting.
+                    let schedule = flight.schedule.take();
+                    self.karn(schedule.as_ref(), now);
+                }
+            }
+            (MessageType::Reset, _) => {
+                if !self.ping_answered(mid, now) && self.active_flight(mid).is_some() {
+                    let exchange = self.active.take().expect("active_flight found it");
+                    self.fail(exchange, ExchangeError::Reset);
+                    self.pump(now);
+                }
+            }
+            (MessageType::Acknowledgement, Body::Response { code, payload, etag, observe, block2 }) => {
+                let matches = self.active_flight(mid).is_some_and(|f| f.token == token);
+                if let Some(flight) = self.active_flight(mid).filter(|_| matches) {
+                    let schedule = flight.schedule.take();
+                    self.karn(schedule.as_ref(), now);
+                    let response = Response { code, payload, etag, observe };
+                    self.on_response(response, block2, now);
+                }
+            }
+            (MessageType::Acknowledgement, Body::Request) => {}
+            (kind, Body::Empty | Body::Request) => {
+                // A ping from the device, or a request a client has nothing to serve.
+                if kind == MessageType::Confirmable {
+                    self.transmits.push_back(message::empty(MessageType::Reset, mid));
+                }
+            }
+            (kind, Body::Response { code, payload, etag, observe, block2 }) => {
+                let confirmable = kind == MessageType::Confirmable;
+                if let Some(reply) = self.seen.lookup(mid, now) {
+                    // A retransmission whose first copy we handled: answer it the same way again.
+                    self.transmits.extend(reply.filter(|_| confirmable));
+                    return;
+                }
+                let response = Response { code, payload, etag, observe };
+                let active = self.active.as_ref().and_then(|e| e.flight.as_ref());
+                let reply = if active.is_some_and(|f| f.token == token) {
+                    let flight = self.active.as_mut().and_then(|e| e.flight.as_mut()).expect("matched");
+                    let schedule = flight.schedule.take();
+                    self.karn(schedule.as_ref(), now);
+                    self.on_response(response, block2, now);
+                    MessageType::Acknowledgement
+                } else if self.observations.contains_key(&token) {
+                    self.on_notification(&token, response, block2, now);
+                    MessageType::Acknowledgement
+                } else {
+                    tracing::debug!(mid, "rejecting a response with a token we do not know");
+                    MessageType::Reset
+                };
+                let reply = confirmable.then(|| message::empty(reply, mid));
+                self.transmits.extend(reply.clone());
+                self.seen.record(mid, now, reply);
+            }
+        }
+    }
+
+    fn enqueue(&mut self, request: Request, observe: bool, now: Instant) -> ExchangeId {
+        let id = self.id();
+        let exchange = self.exchange(id, Purpose::Caller, request, observe, now);
+        self.queue.push_back(exchange);
+        self.pump(now);
+        id
+    }
+
+    fn exchange(&mut self, id: ExchangeId, purpose: Purpose, request: Request, observe: bool, now: Instant) -> Exchange {
+        Exchange {
+            id,
+            purpose,
+            request,
+            observe,
+            token: self.token(),
+            deadline: now + self.config.exchange_deadline,
+            transmissions: 0,
+            block_restarts: 0,
+            reassembly: Default::default(),
+            first_observe: None,
+            resume: None,
+            flight: None,
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.active.is_none() && self.queue.is_empty()
+    }
+
+    /// NSTART = 1: the next queued exchange goes out only when none is in flight.
+    fn pump(&mut self, now: Instant) {
+        while self.active.is_none() {
+            let Some(mut exchange) = self.queue.pop_front() else { return };
+            let block = exchange.resume.take();
+            match self.send(&mut exchange, block, now) {
+                Ok(()) => self.active = Some(exchange),
+                Err(e) => self.fail(exchange, e),
+            }
+        }
+    }
+
+    /// Puts one request message for `exchange` on the wire: block 0 (or the
+    /// whole request) with the exchange's own token, later blocks with fresh ones.
+    fn send(&mut self, exchange: &mut Exchange, block2: Option<Block>, now: Instant) -> Result<(), ExchangeError> {
+        let first = block2.is_none_or(|b| b.num == 0);
+        let token = if first { exchange.token.clone() } else { self.token() };
+        let message_id = self.mid();
+        let bytes = message::encode_request(&Outgoing {
+            request: &exchange.request,
+            message_id,
+            token: &token,
+            observe: exchange.observe && first,
+            block2,
+        })
+        .map_err(ExchangeError::Encode)?;
+        self.transmits.push_back(bytes.clone());
+        self.liveness.sent_confirmable(now);
+        exchange.transmissions += 1;
+        exchange.flight = Some(Flight {
+            message_id,
+            token,
+            bytes,
+            schedule: Some(Schedule::start(&self.config, &mut self.rng, now)),
+        });
+        Ok(())
+    }
+
+    fn active_flight(&mut self, mid: u16) -> Option<&mut Flight> {
+        self.active
+            .as_mut()
+            .and_then(|e| e.flight.as_mut())
+            .filter(|f| f.message_id == mid)
+    }
+
+    fn ping_answered(&mut self, mid: u16, now: Instant) -> bool {
+        match self.ping {
+            Some((ping, sent)) if ping == mid => {
+                self.ping = None;
+                self.liveness.answered_first_try(now - sent);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Karn's rule: only an answer to a message sent once gives a round-trip time.
+    fn karn(&mut self, schedule: Option<&Schedule>, now: Instant) {
+        if let Some(s) = schedule.filter(|s| s.retransmits == 0) {
+            self.liveness.answered_first_try(now - s.first_sent);
+        }
+    }
+
+    fn on_response(&mut self, response: Response, block2: Option<Block>, now: Instant) {
+        let mut exchange = self.active.take().expect("only called for the active exchange");
+        let first = block2.is_none_or(|b| b.num == 0);
+        if exchange.observe && first && response.code.is_success() {
+            if let Some(seq) = response.observe {
+                let mut freshness = Freshness::default();
+                freshness.accept(seq, now);
+                let request = exchange.request.clone();
+                let observation = Observation { id: exchange.id, request, freshness };
+                self.observations.insert(exchange.token.clone(), observation);
+                exchange.first_observe = Some(seq);
+            }
+        }
+        let Some(block) = block2 else {
+            return self.complete(exchange, response, now);
+        };
+        match exchange.reassembly.accept(block, response.etag.as_deref(), &response.payload) {
+            Step::Done(payload) => {
+                let observe = exchange.first_observe;
+                self.complete(exchange, Response { payload, observe, ..response }, now);
+            }
+            Step::Fetch(next) => self.resend(exchange, Some(next), now),
+            Step::Restart if exchange.block_restarts < MAX_BLOCK_RESTARTS => {
+                exchange.block_restarts += 1;
+                self.resend(exchange, None, now);
+            }
+            Step::Restart => {
+                self.fail(exchange, ExchangeError::BlockTransfer);
+                self.pump(now);
+            }
+        }
+    }
+
+    /// The next message of the same exchange: it keeps its place, no other request slips in.
+    fn resend(&mut self, mut exchange: Exchange, block2: Option<Block>, now: Instant) {
+        match self.send(&mut exchange, block2, now) {
+            Ok(()) => self.active = Some(exchange),
+            Err(e) => {
+                self.fail(exchange, e);
+                self.pump(now);
+            }
+        }
+    }
+
+    fn complete(&mut self, exchange: Exchange, response: Response, now: Instant) {
+        match exchange.purpose {
+            Purpose::Caller => {
+                let established = self.observations.values().any(|o| o.id == exchange.id);
+                let id = exchange.id;
+                self.events.push_back(Event::Response { id, result: Ok(response) });
+                if exchange.observe && !established {
+                    self.events.push_back(Event::ObservationEnded { id });
+                }
+            }
+            Purpose::Notification { observation, seq, code } => {
+                let response = Response { code, observe: Some(seq), ..response };
+                self.events.push_back(Event::Notification { id: observation, response });
+            }
+        }
+        self.pump(now);
+    }
+
+    fn fail(&mut self, exchange: Exchange, error: ExchangeError) {
+        match exchange.purpose {
+            Purpose::Caller => {
+                let id = exchange.id;
+                self.events.push_back(Event::Response { id, result: Err(error) });
+                if exchange.observe {
+                    self.observations.retain(|_, o| o.id != id);
+                    self.events.push_back(Event::ObservationEnded { id });
+                }
+            }
+            // The observation goes on; the caller notices the gap in the device's sequence.
+            Purpose::Notification { observation, .. } => {
+                tracing::warn!(?observation, %error, "lost the rest of a notification sent in blocks");
+            }
+        }
+    }
+
+    fn on_notification(&mut self, token: &[u8], response: Response, block2: Option<Block>, now: Instant) {
+        let observation = self.observations.get_mut(token).expect("caller checked");
+        let id = observation.id;
+        let Some(seq) = response.observe.filter(|_| response.code.is_success()) else {
+            // RFC 7641 §3.2: a notification without Observe, or with an error, ends it.
+            self.observations.remove(token);
+            self.events.push_back(Event::Notification { id, response });
+            self.events.push_back(Event::ObservationEnded { id });
+            return;
+        };
+        if !observation.freshness.accept(seq, now) {
+            tracing::debug!(seq, "dropping a notification older than one already delivered");
+            return;
+        }
+        match block2 {
+            Some(block) if block.more && block.num == 0 => {
+                // Fetch the rest with a plain GET of the same resource (RFC 7959 §3.4),
+                // queued behind whatever the caller asked for.
+                let request = observation.request.clone();
+                let purpose = Purpose::Notification { observation: id, seq, code: response.code };
+                let follow_up = self.id();
+                let mut exchange = self.exchange(follow_up, purpose, request, false, now);
+                exchange.resume = match exchange.reassembly.accept(block, response.etag.as_deref(), &response.payload) {
+                    Step::Fetch(next) => Some(next),
+                    _ => return,
+                };
+                self.queue.push_back(exchange);
+                self.pump(now);
+            }
+            _ => self.events.push_back(Event::Notification { id, response }),
+        }
+    }
+
+    fn mid(&mut self) -> u16 {
+        let mid = self.next_mid;
+        self.next_mid = self.next_mid.wrapping_add(1);
+        mid
+    }
+
+    fn id(&mut self) -> ExchangeId {
+        self.next_id += 1;
+        ExchangeId(self.next_id)
+    }
+
+    fn token(&mut self) -> Vec<u8> {
+        let mut token = vec![0; TOKEN_LEN];
+        self.rng.fill(&mut token[..]);
+        token
+    }
+}

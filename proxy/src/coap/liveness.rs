@@ -1,0 +1,89 @@
+//! Is the device there? Decided from traffic alone, without polling per tablet.
+//!
+//! The device counts as unreachable when it has been silent for
+//! `unreachable_after` *and* something we sent has waited at least one
+//! ACK_TIMEOUT for an answer: silence alone is normal between notifications.
+//! When the link is idle the endpoint probes (a CoAP ping, or the caller's
+//! own request), so a dead device is noticed even when nobody sends commands.
+
+use std::time::{Duration, Instant};
+
+use super::Config;
+
+/// What the proxy shows about the link to the transmitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkHealth {
+    pub reachable: bool,
+    /// When the last datagram from the device arrived.
+    pub last_contact: Option<Instant>,
+    /// First transmission to answer, for the last message answered without a
+    /// retransmission (Karn's rule: a retransmitted one's answer is ambiguous).
+    pub last_rtt: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct Liveness {
+    created: Instant,
+    last_rx: Option<Instant>,
+    /// The first Confirmable message sent since the device was last heard from.
+    waiting_since: Option<Instant>,
+    last_probe: Option<Instant>,
+    last_rtt: Option<Duration>,
+}
+
+impl Liveness {
+    pub fn new(now: Instant) -> Self {
+        Liveness {
+            created: now,
+            last_rx: None,
+            waiting_since: None,
+            last_probe: None,
+            last_rtt: None,
+        }
+    }
+
+    pub fn received(&mut self, now: Instant) {
+        self.last_rx = Some(now);
+        self.waiting_since = None;
+    }
+
+    pub fn sent_confirmable(&mut self, now: Instant) {
+        self.waiting_since.get_or_insert(now);
+    }
+
+    pub fn answered_first_try(&mut self, rtt: Duration) {
+        self.last_rtt = Some(rtt);
+    }
+
+    fn silent_since(&self) -> Instant {
+        self.last_rx.unwrap_or(self.created)
+    }
+
+    /// When `reachable` turns false if nothing arrives, so a driver can wake to publish it.
+    pub fn unreachable_at(&self, config: &Config) -> Option<Instant> {
+        let waiting = self.waiting_since?;
+        Some((self.silent_since() + config.unreachable_after).max(waiting + config.ack_timeout))
+    }
+
+    pub fn health(&self, config: &Config, now: Instant) -> LinkHealth {
+        LinkHealth {
+            reachable: self.unreachable_at(config).is_none_or(|at| now < at),
+            last_contact: self.last_rx,
+            last_rtt: self.last_rtt,
+        }
+    }
+
+    /// When the next probe is due, given that nothing is in flight: `probe_idle`
+    /// after the last contact, then every `probe_repeat` while unanswered.
+    pub fn probe_at(&self, config: &Config) -> Instant {
+        let heard = self.silent_since() + config.probe_idle;
+        match self.last_probe {
+            Some(p) if p >= self.silent_since() => heard.max(p + config.probe_repeat),
+            _ => heard,
+        }
+    }
+
+    pub fn probed(&mut self, now: Instant) {
+        self.last_probe = Some(now);
+    }
+}
