@@ -14,30 +14,19 @@ type Key = (SocketAddr, u16);
 
 #[derive(Default)]
 pub struct DedupeCache {
-    replies: HashMap<Key, Vec<Vec<u8>>>,
+    replies: HashMap<Key, Vec<u8>>,
     /// Insertion order, which is also expiry order (one lifetime for all).
     expiries: VecDeque<(Instant, Key)>,
 }
 
 impl DedupeCache {
-    /// What was sent for this message, if it is a duplicate still in its lifetime.
-    pub fn recall(
-        &mut self,
-        from: SocketAddr,
-        message_id: u16,
-        now: Instant,
-    ) -> Option<&[Vec<u8>]> {
+    /// The answer sent to this message, if it is a duplicate still in its lifetime.
+    pub fn recall(&mut self, from: SocketAddr, message_id: u16, now: Instant) -> Option<&[u8]> {
         self.forget_expired(now);
         self.replies.get(&(from, message_id)).map(Vec::as_slice)
     }
 
-    pub fn remember(
-        &mut self,
-        from: SocketAddr,
-        message_id: u16,
-        sent: Vec<Vec<u8>>,
-        now: Instant,
-    ) {
+    pub fn remember(&mut self, from: SocketAddr, message_id: u16, sent: Vec<u8>, now: Instant) {
         let key = (from, message_id);
         self.replies.insert(key, sent);
         self.expiries.push_back((now + EXCHANGE_LIFETIME, key));
@@ -77,9 +66,9 @@ mod tests {
         let client: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let other: SocketAddr = "127.0.0.1:40001".parse().unwrap();
         let t0 = Instant::now();
-        cache.remember(client, 7, vec![vec![1, 2, 3]], t0);
+        cache.remember(client, 7, vec![1, 2, 3], t0);
         let almost = t0 + EXCHANGE_LIFETIME - Duration::from_millis(1);
-        assert_eq!(cache.recall(client, 7, almost), Some(&[vec![1, 2, 3]][..]));
+        assert_eq!(cache.recall(client, 7, almost), Some(&[1, 2, 3][..]));
         assert_eq!(
             cache.recall(other, 7, almost),
             None,

@@ -183,24 +183,24 @@ impl Endpoint {
         now: Instant,
     ) -> Vec<Outgoing> {
         let message_id = packet.header.message_id;
-        if let Some(sent) = self.dedupe.recall(from, message_id, now) {
+        if let Some(answer) = self.dedupe.recall(from, message_id, now) {
             tracing::debug!(%from, mid = message_id, "duplicate request answered from cache");
-            return sent
-                .iter()
-                .map(|bytes| Outgoing {
-                    bytes: bytes.clone(),
-                    to: from,
-                })
-                .collect();
+            return vec![Outgoing {
+                bytes: answer.to_vec(),
+                to: from,
+            }];
         }
         let mut notifications = Vec::new();
         let response = self.respond(packet, method, from, now, &mut notifications);
-        let sent = self.deliver(packet, response, from, now);
-        self.dedupe.remember(from, message_id, sent.clone(), now);
-        let mut out: Vec<Outgoing> = sent
-            .into_iter()
-            .map(|bytes| Outgoing { bytes, to: from })
-            .collect();
+        let (answer, separate) = self.deliver(packet, response, from, now);
+        // A duplicate gets the answer to its Message ID again; a separate
+        // response is the retransmitter's to repeat, not the cache's.
+        self.dedupe.remember(from, message_id, answer.clone(), now);
+        let mut out = vec![Outgoing {
+            bytes: answer,
+            to: from,
+        }];
+        out.extend(separate.map(|bytes| Outgoing { bytes, to: from }));
         out.extend(notifications);
         self.count_request_and_maybe_reboot();
         out
@@ -316,14 +316,15 @@ impl Endpoint {
         shape_body(response, &representation, block_num, size)
     }
 
-    /// Sets type and Message ID and encodes; returns what goes out now, in order.
+    /// Sets type and Message ID and encodes. Returns the answer to the
+    /// request's Message ID and, in separate-response mode, the response.
     fn deliver(
         &mut self,
         request: &Packet,
         mut response: Packet,
         from: SocketAddr,
         now: Instant,
-    ) -> Vec<Vec<u8>> {
+    ) -> (Vec<u8>, Option<Vec<u8>>) {
         match request.header.get_type() {
             MessageType::Confirmable if self.config.separate_responses => {
                 let ack = empty(MessageType::Acknowledgement, request.header.message_id);
@@ -338,17 +339,17 @@ impl Endpoint {
                     Purpose::SeparateResponse,
                     now,
                 );
-                vec![encode(&ack), bytes]
+                (encode(&ack), Some(bytes))
             }
             MessageType::Confirmable => {
                 response.header.set_type(MessageType::Acknowledgement);
                 response.header.message_id = request.header.message_id;
-                vec![encode(&response)]
+                (encode(&response), None)
             }
             _ => {
                 response.header.set_type(MessageType::NonConfirmable);
                 response.header.message_id = self.new_message_id();
-                vec![encode(&response)]
+                (encode(&response), None)
             }
         }
     }
