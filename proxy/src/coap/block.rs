@@ -104,7 +104,11 @@ mod tests {
         assert_eq!(Block::new(0, true, 6).encode(), vec![0x0E]);
         assert_eq!(Block::new(0, false, 0).encode(), Vec::<u8>::new());
         assert_eq!(Block::new(300, true, 6).encode(), vec![0x12, 0xCE]);
-        for b in [Block::new(0, true, 6), Block::new(MAX_NUM, false, 2), Block::new(17, true, 0)] {
+        for b in [
+            Block::new(0, true, 6),
+            Block::new(MAX_NUM, false, 2),
+            Block::new(17, true, 0),
+        ] {
             assert_eq!(Block::decode(&b.encode()), Some(b));
         }
         assert_eq!(Block::decode(&[0x07]), None, "szx 7 is reserved");
@@ -115,16 +119,28 @@ mod tests {
     fn reassembles_in_order() {
         let mut r = Reassembly::default();
         let first = [1u8; 16];
-        assert_eq!(r.accept(Block::new(0, true, 0), Some(b"e"), &first), Step::Fetch(Block::new(1, false, 0)));
-        assert_eq!(r.accept(Block::new(1, false, 0), Some(b"e"), b"tail"), Step::Done([&first[..], b"tail"].concat()));
+        assert_eq!(
+            r.accept(Block::new(0, true, 0), Some(b"e"), &first),
+            Step::Fetch(Block::new(1, false, 0))
+        );
+        assert_eq!(
+            r.accept(Block::new(1, false, 0), Some(b"e"), b"tail"),
+            Step::Done([&first[..], b"tail"].concat())
+        );
     }
 
     #[test]
     fn changed_etag_or_misaligned_block_restarts() {
         let mut r = Reassembly::default();
         r.accept(Block::new(0, true, 0), Some(b"a"), &[0; 16]);
-        assert_eq!(r.accept(Block::new(1, false, 0), Some(b"b"), b"x"), Step::Restart);
+        assert_eq!(
+            r.accept(Block::new(1, false, 0), Some(b"b"), b"x"),
+            Step::Restart
+        );
         r.accept(Block::new(0, true, 0), Some(b"a"), &[0; 16]);
-        assert_eq!(r.accept(Block::new(2, false, 0), Some(b"a"), b"x"), Step::Restart);
+        assert_eq!(
+            r.accept(Block::new(2, false, 0), Some(b"a"), b"x"),
+            Step::Restart
+        );
     }
 }

@@ -50,7 +50,10 @@ mod tests {
         let mut seen = Seen::default();
         assert_eq!(seen.lookup(9, t), None);
         seen.record(9, t, Some(vec![1]));
-        assert_eq!(seen.lookup(9, t + Duration::from_secs(246)), Some(Some(vec![1])));
+        assert_eq!(
+            seen.lookup(9, t + Duration::from_secs(246)),
+            Some(Some(vec![1]))
+        );
         assert_eq!(seen.lookup(9, t + LIFETIME), None);
     }
 }

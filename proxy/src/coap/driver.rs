@@ -14,7 +14,9 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
-use super::{Config, Endpoint, Event, ExchangeError, ExchangeId, LinkHealth, Probe, Request, Response};
+use super::{
+    Config, Endpoint, Event, ExchangeError, ExchangeId, LinkHealth, Probe, Request, Response,
+};
 
 /// Notifications not yet taken by the observer; beyond this they are dropped
 /// (the device's sequence numbers show the gap, so the mirror resyncs).
@@ -86,8 +88,17 @@ impl Driver {
             observers: HashMap::new(),
         };
         let task = tokio::spawn(task.run(shutdown_rx));
-        let handle = Handle { commands, health, probe_due };
-        Ok(Driver { handle, local_addr, shutdown, task })
+        let handle = Handle {
+            commands,
+            health,
+            probe_due,
+        };
+        Ok(Driver {
+            handle,
+            local_addr,
+            shutdown,
+            task,
+        })
     }
 
     pub fn handle(&self) -> Handle {
@@ -142,7 +153,9 @@ impl Handle {
     }
 
     fn send(&self, command: Command) -> Result<(), ExchangeError> {
-        self.commands.send(command).map_err(|_| ExchangeError::Closed)
+        self.commands
+            .send(command)
+            .map_err(|_| ExchangeError::Closed)
     }
 }
 
@@ -223,11 +236,14 @@ impl Task {
                 }
             }
             // Handing out an event can cancel an exchange and so start the next one.
-            let Some(event) = self.endpoint.poll_event() else { break };
+            let Some(event) = self.endpoint.poll_event() else {
+                break;
+            };
             self.event(event);
         }
         let health = self.endpoint.health(now());
-        self.health.send_if_modified(|h| std::mem::replace(h, health) != health);
+        self.health
+            .send_if_modified(|h| std::mem::replace(h, health) != health);
     }
 
     fn event(&mut self, event: Event) {
@@ -241,7 +257,11 @@ impl Task {
                     let observation = result.map(|first| {
                         let (tx, notifications) = mpsc::channel(NOTIFICATION_BUFFER);
                         self.observers.insert(id, tx);
-                        Observation { id, first, notifications }
+                        Observation {
+                            id,
+                            first,
+                            notifications,
+                        }
                     });
                     if reply.send(observation).is_err() {
                         self.forget(id);
@@ -250,7 +270,9 @@ impl Task {
                 None => {}
             },
             Event::Notification { id, response } => {
-                let Some(tx) = self.observers.get(&id) else { return };
+                let Some(tx) = self.observers.get(&id) else {
+                    return;
+                };
                 match tx.try_send(response) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {

@@ -34,7 +34,9 @@ pub enum Event {
         response: Response,
     },
     /// The device will send no more notifications on this observation.
-    ObservationEnded { id: ExchangeId },
+    ObservationEnded {
+        id: ExchangeId,
+    },
     /// With [`Probe::Caller`]: the link is idle, send a request that proves the device is there.
     ProbeDue,
 }
@@ -57,7 +59,10 @@ impl std::fmt::Display for ExchangeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ExchangeError::Timeout { transmissions: 0 } => {
-                write!(f, "the request waited its whole deadline in the queue and was never sent")
+                write!(
+                    f,
+                    "the request waited its whole deadline in the queue and was never sent"
+                )
             }
             ExchangeError::Timeout { transmissions } => write!(
                 f,
@@ -178,12 +183,24 @@ impl Endpoint {
         });
         let probe = self.is_idle().then(|| self.liveness.probe_at(&self.config));
         // Waking when `reachable` flips lets a driver publish it on time.
-        let flip = self.liveness.unreachable_at(&self.config).filter(|t| *t > now);
-        queued.chain(active.flatten()).chain(probe).chain(flip).min()
+        let flip = self
+            .liveness
+            .unreachable_at(&self.config)
+            .filter(|t| *t > now);
+        queued
+            .chain(active.flatten())
+            .chain(probe)
+            .chain(flip)
+            .min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<_> = self.queue.iter().filter(|e| e.deadline <= now).map(|e| e.id).collect();
+        let expired: Vec<_> = self
+            .queue
+            .iter()
+            .filter(|e| e.deadline <= now)
+            .map(|e| e.id)
+            .collect();
         for id in expired {
             if let Some(pos) = self.queue.iter().position(|e| e.id == id) {
                 let exchange = self.queue.remove(pos).expect("position is in range");
@@ -218,7 +235,8 @@ impl Endpoint {
             match self.probe {
                 Probe::Ping => {
                     let mid = self.mid();
-                    self.transmits.push_back(message::empty(MessageType::Confirmable, mid));
+                    self.transmits
+                        .push_back(message::empty(MessageType::Confirmable, mid));
                     self.ping = Some((mid, now));
                     self.liveness.sent_confirmable(now);
                 }
@@ -237,7 +255,12 @@ impl Endpoint {
             return;
         };
         self.liveness.received(now);
-        let Incoming { kind, message_id: mid, token, body } = msg;
+        let Incoming {
+            kind,
+            message_id: mid,
+            token,
+            body,
+        } = msg;
         match (kind, body) {
             (MessageType::Acknowledgement, Body::Empty) => {
                 if self.ping_answered(mid, now) {
@@ -256,12 +279,26 @@ impl Endpoint {
                     self.pump(now);
                 }
             }
-            (MessageType::Acknowledgement, Body::Response { code, payload, etag, observe, block2 }) => {
+            (
+                MessageType::Acknowledgement,
+                Body::Response {
+                    code,
+                    payload,
+                    etag,
+                    observe,
+                    block2,
+                },
+            ) => {
                 let matches = self.active_flight(mid).is_some_and(|f| f.token == token);
                 if let Some(flight) = self.active_flight(mid).filter(|_| matches) {
                     let schedule = flight.schedule.take();
                     self.karn(schedule.as_ref(), now);
-                    let response = Response { code, payload, etag, observe };
+                    let response = Response {
+                        code,
+                        payload,
+                        etag,
+                        observe,
+                    };
                     self.on_response(response, block2, now);
                 }
             }
@@ -269,34 +306,57 @@ impl Endpoint {
             (kind, Body::Empty | Body::Request) => {
                 // A ping from the device, or a request a client has nothing to serve.
                 if kind == MessageType::Confirmable {
-                    self.transmits.push_back(message::empty(MessageType::Reset, mid));
+                    self.transmits
+                        .push_back(message::empty(MessageType::Reset, mid));
                 }
             }
-            (kind, Body::Response { code, payload, etag, observe, block2 }) => {
+            (
+                kind,
+                Body::Response {
+                    code,
+                    payload,
+                    etag,
+                    observe,
+                    block2,
+                },
+            ) => {
                 let confirmable = kind == MessageType::Confirmable;
                 if let Some(reply) = self.seen.lookup(mid, now) {
                     // A retransmission whose first copy we handled: answer it the same way again.
                     self.transmits.extend(reply.filter(|_| confirmable));
                     return;
                 }
-                let response = Response { code, payload, etag, observe };
                 let active = self.active.as_ref().and_then(|e| e.flight.as_ref());
-                let reply = if active.is_some_and(|f| f.token == token) {
-                    let flight = self.active.as_mut().and_then(|e| e.flight.as_mut()).expect("matched");
-                    let schedule = flight.schedule.take();
-                    self.karn(schedule.as_ref(), now);
-                    self.on_response(response, block2, now);
-                    MessageType::Acknowledgement
-                } else if self.observations.contains_key(&token) {
-                    self.on_notification(&token, response, block2, now);
+                let for_active = active.is_some_and(|f| f.token == token);
+                let for_observation = self.observations.contains_key(&token);
+                let reply = if for_active || for_observation {
                     MessageType::Acknowledgement
                 } else {
                     tracing::debug!(mid, "rejecting a response with a token we do not know");
                     MessageType::Reset
                 };
+                // Answer before acting, so the ACK precedes any request the response triggers.
                 let reply = confirmable.then(|| message::empty(reply, mid));
                 self.transmits.extend(reply.clone());
                 self.seen.record(mid, now, reply);
+                let response = Response {
+                    code,
+                    payload,
+                    etag,
+                    observe,
+                };
+                if for_active {
+                    let flight = self
+                        .active
+                        .as_mut()
+                        .and_then(|e| e.flight.as_mut())
+                        .expect("matched");
+                    let schedule = flight.schedule.take();
+                    self.karn(schedule.as_ref(), now);
+                    self.on_response(response, block2, now);
+                } else if for_observation {
+                    self.on_notification(&token, response, block2, now);
+                }
             }
         }
     }
@@ -309,7 +369,14 @@ impl Endpoint {
         id
     }
 
-    fn exchange(&mut self, id: ExchangeId, purpose: Purpose, request: Request, observe: bool, now: Instant) -> Exchange {
+    fn exchange(
+        &mut self,
+        id: ExchangeId,
+        purpose: Purpose,
+        request: Request,
+        observe: bool,
+        now: Instant,
+    ) -> Exchange {
         Exchange {
             id,
             purpose,
@@ -333,7 +400,9 @@ impl Endpoint {
     /// NSTART = 1: the next queued exchange goes out only when none is in flight.
     fn pump(&mut self, now: Instant) {
         while self.active.is_none() {
-            let Some(mut exchange) = self.queue.pop_front() else { return };
+            let Some(mut exchange) = self.queue.pop_front() else {
+                return;
+            };
             let block = exchange.resume.take();
             match self.send(&mut exchange, block, now) {
                 Ok(()) => self.active = Some(exchange),
@@ -344,9 +413,18 @@ impl Endpoint {
 
     /// Puts one request message for `exchange` on the wire: block 0 (or the
     /// whole request) with the exchange's own token, later blocks with fresh ones.
-    fn send(&mut self, exchange: &mut Exchange, block2: Option<Block>, now: Instant) -> Result<(), ExchangeError> {
+    fn send(
+        &mut self,
+        exchange: &mut Exchange,
+        block2: Option<Block>,
+        now: Instant,
+    ) -> Result<(), ExchangeError> {
         let first = block2.is_none_or(|b| b.num == 0);
-        let token = if first { exchange.token.clone() } else { self.token() };
+        let token = if first {
+            exchange.token.clone()
+        } else {
+            self.token()
+        };
         let message_id = self.mid();
         let bytes = message::encode_request(&Outgoing {
             request: &exchange.request,
@@ -394,25 +472,44 @@ impl Endpoint {
     }
 
     fn on_response(&mut self, response: Response, block2: Option<Block>, now: Instant) {
-        let mut exchange = self.active.take().expect("only called for the active exchange");
+        let mut exchange = self
+            .active
+            .take()
+            .expect("only called for the active exchange");
         let first = block2.is_none_or(|b| b.num == 0);
         if exchange.observe && first && response.code.is_success() {
             if let Some(seq) = response.observe {
                 let mut freshness = Freshness::default();
                 freshness.accept(seq, now);
                 let request = exchange.request.clone();
-                let observation = Observation { id: exchange.id, request, freshness };
-                self.observations.insert(exchange.token.clone(), observation);
+                let observation = Observation {
+                    id: exchange.id,
+                    request,
+                    freshness,
+                };
+                self.observations
+                    .insert(exchange.token.clone(), observation);
                 exchange.first_observe = Some(seq);
             }
         }
         let Some(block) = block2 else {
             return self.complete(exchange, response, now);
         };
-        match exchange.reassembly.accept(block, response.etag.as_deref(), &response.payload) {
+        match exchange
+            .reassembly
+            .accept(block, response.etag.as_deref(), &response.payload)
+        {
             Step::Done(payload) => {
                 let observe = exchange.first_observe;
-                self.complete(exchange, Response { payload, observe, ..response }, now);
+                self.complete(
+                    exchange,
+                    Response {
+                        payload,
+                        observe,
+                        ..response
+                    },
+                    now,
+                );
             }
             Step::Fetch(next) => self.resend(exchange, Some(next), now),
             Step::Restart if exchange.block_restarts < MAX_BLOCK_RESTARTS => {
@@ -442,14 +539,28 @@ impl Endpoint {
             Purpose::Caller => {
                 let established = self.observations.values().any(|o| o.id == exchange.id);
                 let id = exchange.id;
-                self.events.push_back(Event::Response { id, result: Ok(response) });
+                self.events.push_back(Event::Response {
+                    id,
+                    result: Ok(response),
+                });
                 if exchange.observe && !established {
                     self.events.push_back(Event::ObservationEnded { id });
                 }
             }
-            Purpose::Notification { observation, seq, code } => {
-                let response = Response { code, observe: Some(seq), ..response };
-                self.events.push_back(Event::Notification { id: observation, response });
+            Purpose::Notification {
+                observation,
+                seq,
+                code,
+            } => {
+                let response = Response {
+                    code,
+                    observe: Some(seq),
+                    ..response
+                };
+                self.events.push_back(Event::Notification {
+                    id: observation,
+                    response,
+                });
             }
         }
         self.pump(now);
@@ -459,7 +570,10 @@ impl Endpoint {
         match exchange.purpose {
             Purpose::Caller => {
                 let id = exchange.id;
-                self.events.push_back(Event::Response { id, result: Err(error) });
+                self.events.push_back(Event::Response {
+                    id,
+                    result: Err(error),
+                });
                 if exchange.observe {
                     self.observations.retain(|_, o| o.id != id);
                     self.events.push_back(Event::ObservationEnded { id });
@@ -472,7 +586,13 @@ impl Endpoint {
         }
     }
 
-    fn on_notification(&mut self, token: &[u8], response: Response, block2: Option<Block>, now: Instant) {
+    fn on_notification(
+        &mut self,
+        token: &[u8],
+        response: Response,
+        block2: Option<Block>,
+        now: Instant,
+    ) {
         let observation = self.observations.get_mut(token).expect("caller checked");
         let id = observation.id;
         let Some(seq) = response.observe.filter(|_| response.code.is_success()) else {
@@ -483,7 +603,10 @@ impl Endpoint {
             return;
         };
         if !observation.freshness.accept(seq, now) {
-            tracing::debug!(seq, "dropping a notification older than one already delivered");
+            tracing::debug!(
+                seq,
+                "dropping a notification older than one already delivered"
+            );
             return;
         }
         match block2 {
@@ -491,10 +614,18 @@ impl Endpoint {
                 // Fetch the rest with a plain GET of the same resource (RFC 7959 §3.4),
                 // queued behind whatever the caller asked for.
                 let request = observation.request.clone();
-                let purpose = Purpose::Notification { observation: id, seq, code: response.code };
+                let purpose = Purpose::Notification {
+                    observation: id,
+                    seq,
+                    code: response.code,
+                };
                 let follow_up = self.id();
                 let mut exchange = self.exchange(follow_up, purpose, request, false, now);
-                exchange.resume = match exchange.reassembly.accept(block, response.etag.as_deref(), &response.payload) {
+                exchange.resume = match exchange.reassembly.accept(
+                    block,
+                    response.etag.as_deref(),
+                    &response.payload,
+                ) {
                     Step::Fetch(next) => Some(next),
                     _ => return,
                 };

@@ -16,7 +16,11 @@ pub enum Purpose {
     /// The caller's request (or registration, when `Exchange::observe`).
     Caller,
     /// The remaining blocks of a notification on this observation.
-    Notification { observation: ExchangeId, seq: u32, code: Code },
+    Notification {
+        observation: ExchangeId,
+        seq: u32,
+        code: Code,
+    },
 }
 
 #[derive(Debug)]

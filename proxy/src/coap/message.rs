@@ -243,7 +243,11 @@ mod tests {
 
     #[test]
     fn golden_get_one_session() {
-        let bytes = encode(&Request::get("/v1/sessions").with_query("number=11"), false, None);
+        let bytes = encode(
+            &Request::get("/v1/sessions").with_query("number=11"),
+            false,
+            None,
+        );
         let mut want = vec![0x44, 0x01, 0x12, 0x34, 0xA1, 0xB2, 0xC3, 0xD4];
         want.extend([0xB2, b'v', b'1']); // Uri-Path (11), length 2
         want.push(0x08); // Uri-Path again (delta 0), length 8
@@ -276,7 +280,11 @@ mod tests {
         let bytes = encode(&request, true, None);
         // Observe (6) with value 0 is encoded as a zero-length option.
         assert_eq!(&bytes[8..9], &[0x60]);
-        let bytes = encode(&Request::get("/v1/sessions"), false, Some(Block::new(2, false, 6)));
+        let bytes = encode(
+            &Request::get("/v1/sessions"),
+            false,
+            Some(Block::new(2, false, 6)),
+        );
         // Block2 (23 = 15 + 8 from Uri-Path 11 + 12): num 2, szx 6 → 0x26.
         assert_eq!(&bytes[bytes.len() - 2..], &[0xC1, 0x26]);
     }
@@ -294,8 +302,16 @@ mod tests {
         assert_eq!(m.message_id, 7);
         assert_eq!(m.token, vec![1, 2, 3, 4]);
         match m.body {
-            Body::Response { code, payload, etag, .. } => {
-                assert_eq!((code.to_string(), payload, etag), ("2.05".into(), b"{}".to_vec(), Some(vec![9])));
+            Body::Response {
+                code,
+                payload,
+                etag,
+                ..
+            } => {
+                assert_eq!(
+                    (code.to_string(), payload, etag),
+                    ("2.05".into(), b"{}".to_vec(), Some(vec![9]))
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -20,6 +20,8 @@ pub mod config;
 pub mod dedupe;
 pub mod driver;
 pub mod endpoint;
+#[cfg(test)]
+mod endpoint_tests;
 pub mod exchange;
 pub mod liveness;
 pub mod message;

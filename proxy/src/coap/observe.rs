@@ -63,6 +63,9 @@ mod tests {
         let mut f = Freshness::default();
         assert!(f.accept(100, t));
         assert!(!f.accept(3, t + Duration::from_secs(127)));
-        assert!(f.accept(3, t + Duration::from_secs(129)), "a rebooted device restarts its numbers");
+        assert!(
+            f.accept(3, t + Duration::from_secs(129)),
+            "a rebooted device restarts its numbers"
+        );
     }
 }
