@@ -1,2 +1,3 @@
 
 pub mod coap;
+pub mod device;
