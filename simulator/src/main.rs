@@ -1,7 +1,7 @@
 //! `t7470-sim`: the T7470 simulator as a program. The first stdout line is
 //! `listening on ADDR`, so a harness that passes port 0 can find it.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -51,6 +51,7 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -484,7 +484,7 @@ fn settings_get_and_partial_post() {
     );
     let settings = changed.settings.clone().unwrap();
     assert_eq!((settings.system_id, settings.default_target_goal), (5, 300));
-    assert_eq!(handled.notifications, [changed.clone()]);
+    assert_eq!(handled.notifications, std::slice::from_ref(changed));
 
     let rejected = bench.call(
         Method::Post,
