@@ -198,7 +198,12 @@ impl Task {
                     None => break,
                 },
                 received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((n, from)) => self.endpoint.handle_datagram(from, &buf[..n], now()),
+                    Ok((n, from)) => {
+                        // An observer that went away is forgotten first, so a
+                        // notification for it is answered with RST (deregistration).
+                        self.forget_dropped_observers();
+                        self.endpoint.handle_datagram(from, &buf[..n], now());
+                    }
                     // E.g. an ICMP error for an earlier datagram: the endpoint's timers cover it.
                     Err(e) => tracing::debug!(%e, "UDP receive failed"),
                 },
@@ -285,6 +290,18 @@ impl Task {
                 self.observers.remove(&id);
             }
             Event::ProbeDue => self.probe_due.notify_one(),
+        }
+    }
+
+    fn forget_dropped_observers(&mut self) {
+        let dropped: Vec<_> = self
+            .observers
+            .iter()
+            .filter(|(_, tx)| tx.is_closed())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in dropped {
+            self.forget(id);
         }
     }
 
