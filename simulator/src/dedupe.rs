@@ -37,10 +37,6 @@ impl DedupeCache {
         self.expiries.clear();
     }
 
-    pub fn len(&self) -> usize {
-        self.replies.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.replies.is_empty()
     }
