@@ -2,12 +2,18 @@
 //! docs' own node-coap example, and libcoap's coap-client. Neither is skipped
 //! when missing: the test fails and says how to install it.
 
+mod support;
+
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use shared::device::Session;
+use coap_lite::RequestType;
+use shared::device::{Envelope, Session};
 use simulator::server::{Config, Simulator, SimulatorHandle};
+use support::RetryingClient;
+use tokio::sync::mpsc;
 
 async fn start() -> SimulatorHandle {
     Simulator::start(Config {
@@ -35,13 +41,18 @@ fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_docs_node_coap_client_creates_a_session_and_reads_it_back() {
+fn e2e_with_node_coap() -> PathBuf {
     let e2e = e2e_dir();
     assert!(
         e2e.join("node_modules/coap").is_dir(),
         "e2e/node_modules is missing: run `npm ci` in e2e/ (cd e2e && npm ci) to install node-coap"
     );
+    e2e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_node_coap_client_creates_a_session_and_reads_it_back() {
+    let e2e = e2e_with_node_coap();
     let simulator = start().await;
     let mut command = Command::new("node");
     command
@@ -68,6 +79,75 @@ async fn the_docs_node_coap_client_creates_a_session_and_reads_it_back() {
     );
     assert_eq!(session.label.as_deref(), Some("Sarah"));
     assert_eq!(simulator.state().active, [session]);
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_coap_observes_notify_and_receives_session_settings_and_ping_notifications() {
+    let e2e = e2e_with_node_coap();
+    let simulator = Simulator::start(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ping_interval: Duration::from_secs(1),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let port = simulator.local_addr().port();
+    let mut child = Command::new("node")
+        .arg(e2e.join("interop/observe.mjs"))
+        .args([port.to_string(), "3".to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(10), lines.recv())
+            .await
+            .expect("node printed nothing for 10 s")
+            .expect("node exited early")
+    };
+
+    let snapshot = next_line().await;
+    let snapshot = Envelope::parse(
+        snapshot
+            .strip_prefix("SNAPSHOT 2.05 ")
+            .expect("registered with 2.05")
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(snapshot.response_types, ["sessions", "statistics"]);
+    assert_eq!(simulator.observer_count(), 1);
+
+    let mut client = RetryingClient::new(simulator.local_addr()).await;
+    client
+        .request(RequestType::Post, "/v1/sessions", r#"{"number":8}"#)
+        .await;
+    client
+        .request(RequestType::Post, "/v1/settings", r#"{"systemId":3}"#)
+        .await;
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        let line = next_line().await;
+        let envelope = Envelope::parse(
+            line.strip_prefix("NOTIFY ")
+                .expect("a notification")
+                .as_bytes(),
+        )
+        .unwrap();
+        kinds.push(envelope.response_types.join("+"));
+    }
+    assert_eq!(kinds, ["sessions+statistics", "settings", "ping"]);
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
     simulator.shutdown().await;
 }
 
