@@ -61,7 +61,8 @@ pub enum Sessions {
     /// 2.03: the ETag still matches; keep the copy you have.
     Unchanged,
     Changed {
-        envelope: Envelope,
+        /// Boxed: an envelope is large and `Unchanged` is the common answer.
+        envelope: Box<Envelope>,
         etag: Option<Vec<u8>>,
     },
 }
@@ -192,7 +193,7 @@ impl Device {
         }
         let envelope = required(interpret(&response)?)?;
         Ok(Sessions::Changed {
-            envelope,
+            envelope: Box::new(envelope),
             etag: response.etag,
         })
     }
