@@ -1,0 +1,130 @@
+use leptos::prelude::*;
+use shared::protocol::Party;
+
+use crate::actions::use_actions;
+use crate::components::party_row::PartyRow;
+use crate::keypad::{search_matches, size_matches};
+use crate::store::{Dialog, State};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortBy {
+    Wait,
+    Number,
+}
+
+const SIZE_CHIPS: [u32; 4] = [2, 4, 6, 8];
+
+/// A key that changes whenever anything the row shows (besides time) changes,
+/// so `For` rebuilds exactly the rows that changed.
+fn row_key(p: &Party) -> String {
+    let s = &p.session;
+    format!(
+        "{}|{:?}|{}|{:?}|{:?}|{}|{:?}",
+        s.uuid,
+        s.notified,
+        p.page_count,
+        s.label,
+        s.party_size,
+        s.goal_in_seconds,
+        s.session_sequence
+    )
+}
+
+#[component]
+pub fn Board(state: State) -> impl IntoView {
+    let actions = use_actions();
+    let sort = RwSignal::new(SortBy::Wait);
+    let chip = RwSignal::new(None::<u32>);
+    let query = RwSignal::new(String::new());
+
+    let visible = move || {
+        let mut parties: Vec<Party> = state.mirror.with(|m| {
+            m.parties
+                .iter()
+                .filter(|p| {
+                    chip.get()
+                        .is_none_or(|c| size_matches(c, p.session.party_size))
+                })
+                .filter(|p| query.with(|q| search_matches(q, p)))
+                .cloned()
+                .collect()
+        });
+        match sort.get() {
+            SortBy::Wait => parties.sort_by_key(|p| (p.session.started, p.session.number)),
+            SortBy::Number => parties.sort_by_key(|p| p.session.number),
+        }
+        parties
+    };
+    let total = move || state.mirror.with(|m| m.parties.len());
+
+    let sort_button = move |by: SortBy, text: &'static str, testid: &'static str| {
+        view! {
+            <button
+                class="seg"
+                class:on=move || sort.get() == by
+                aria-pressed=move || (sort.get() == by).to_string()
+                data-testid=testid
+                on:click=move |_| sort.set(by)
+            >
+                {text}
+            </button>
+        }
+    };
+
+    view! {
+        <section class="board" aria-label="Waiting parties">
+            <div class="toolbar">
+                <button
+                    class="btn btn-primary btn-add"
+                    data-testid="add-party"
+                    on:click=move |_| actions.open(Dialog::AddParty)
+                >
+                    "+ Add party"
+                </button>
+                <input
+                    class="search"
+                    type="search"
+                    placeholder="Search name or number"
+                    aria-label="Search by name or number"
+                    data-testid="search"
+                    prop:value=move || query.get()
+                    on:input=move |ev| query.set(event_target_value(&ev))
+                />
+                <div class="segmented" role="group" aria-label="Sort">
+                    {sort_button(SortBy::Wait, "Longest wait", "sort-wait")}
+                    {sort_button(SortBy::Number, "Number", "sort-number")}
+                </div>
+                <div class="chips" role="group" aria-label="Filter by party size">
+                    {SIZE_CHIPS
+                        .map(|size| {
+                            view! {
+                                <button
+                                    class="chip"
+                                    class:on=move || chip.get() == Some(size)
+                                    aria-pressed=move || (chip.get() == Some(size)).to_string()
+                                    aria-label=format!("Parties of about {size}")
+                                    data-testid=format!("chip-{size}")
+                                    on:click=move |_| {
+                                        chip.update(|c| *c = if *c == Some(size) { None } else { Some(size) })
+                                    }
+                                >
+                                    {format!("{size}±1")}
+                                </button>
+                            }
+                        })}
+                </div>
+            </div>
+            <div class="rows" data-testid="rows">
+                <For each=visible key=row_key children=move |party| view! { <PartyRow state=state party=party /> } />
+            </div>
+            <Show when=move || total() == 0>
+                <p class="empty" data-testid="empty">
+                    "No parties waiting. Tap “+ Add party” to hand out a pager."
+                </p>
+            </Show>
+            <Show when=move || { total() > 0 && visible().is_empty() }>
+                <p class="empty">"No party matches the search or size filter."</p>
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,100 @@
+use leptos::prelude::*;
+
+use crate::actions::use_actions;
+use crate::store::{State, View};
+use crate::timing;
+
+/// Transmitter status, today's numbers, the device clock and the views.
+#[component]
+pub fn Header(state: State) -> impl IntoView {
+    let actions = use_actions();
+    let status = move || {
+        state.mirror.with(|m| {
+            if !m.health.reachable {
+                ("Unreachable", "st-bad")
+            } else if m.device.simulated {
+                ("Simulated", "st-sim")
+            } else {
+                ("Live", "st-ok")
+            }
+        })
+    };
+    let detail = move || {
+        state.mirror.with(|m| {
+            let firmware = m
+                .device
+                .firmware_version
+                .as_deref()
+                .map(|f| format!("fw {f}"))
+                .unwrap_or_default();
+            let contact = m
+                .health
+                .last_contact_ms
+                .map(|t| format!("contact {}", timing::ago((state.proxy_now_ms() - t) / 1000)))
+                .unwrap_or_else(|| "no contact yet".into());
+            format!("{firmware} · {contact}")
+        })
+    };
+    let summary = move || {
+        state.mirror.with(|m| {
+            let s = &m.statistics;
+            format!(
+                "{} waiting · {} served · {}% on time · avg {}",
+                m.parties
+                    .iter()
+                    .filter(|p| p.session.notified.is_none())
+                    .count(),
+                s.guests_served,
+                s.percent_on_time,
+                timing::duration(i64::from(s.average_time_served))
+            )
+        })
+    };
+    let tab = move |view: View, text: &'static str, testid: &'static str| {
+        view! {
+            <button
+                class="tab"
+                class:on=move || state.view.get() == view
+                aria-current=move || (state.view.get() == view).then_some("page")
+                data-testid=testid
+                on:click=move |_| actions.show(view)
+            >
+                {text}
+            </button>
+        }
+    };
+    let theme = move || state.prefs.get().theme;
+    view! {
+        <header class="header">
+            <div class="status-line">
+                <span class=move || format!("device-status {}", status().1) data-testid="device-status">
+                    {move || status().0}
+                </span>
+                <span class="detail" data-testid="device-detail">{detail}</span>
+                <span class="summary" data-testid="summary">{summary}</span>
+                <span class="clock" aria-label="Transmitter clock" data-testid="clock">
+                    {move || timing::clock(state.device_now())}
+                </span>
+                <button
+                    class="btn btn-icon"
+                    aria-label=move || format!("Theme: {}. Tap to change.", theme().name())
+                    data-testid="theme"
+                    on:click=move |_| {
+                        let mut prefs = state.prefs.get_untracked();
+                        prefs.theme = prefs.theme.next();
+                        actions.set_prefs(prefs);
+                    }
+                >
+                    "◐"
+                </button>
+            </div>
+            <nav class="tabs" aria-label="Views">
+                {tab(View::Board, "Board", "tab-board")}
+                {tab(View::History, "History", "tab-history")}
+                {tab(View::Statistics, "Statistics", "tab-statistics")}
+                {tab(View::Page, "Page a pager", "tab-page")}
+                {tab(View::Settings, "Settings", "tab-settings")}
+            </nav>
+        </header>
+    }
+}

@@ -1,0 +1,18 @@
+//! Coaster's host-stand dashboard: renders the proxy's mirror of the T7470 and
+//! sends commands over one WebSocket. It never owns state.
+//!
+//! Pure rules (timers, keypad, op bookkeeping, preferences) live in plain
+//! modules that test on the host; the browser parts are `store`,
+//! `connection`, `actions` and `components`.
+
+pub mod actions;
+pub mod app;
+pub mod components;
+pub mod connection;
+pub mod keypad;
+pub mod ops;
+pub mod prefs;
+pub mod store;
+pub mod timing;
+
+pub use app::App;

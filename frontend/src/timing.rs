@@ -1,0 +1,232 @@
+//! Wait timers and their colours, computed from device timestamps.
+//!
+//! The tablet's own clock is never trusted on its own: "now" is the tablet's
+//! UTC clock corrected by the proxy's clock skew and the device's clock offset,
+//! so a tablet set five minutes fast cannot make a party look late.
+
+use shared::device::Session;
+use shared::time::DeviceTime;
+
+/// The proxy's clock minus the tablet's, measured when a Hello or Snapshot arrives.
+pub fn proxy_skew_ms(proxy_time_ms: i64, tablet_now_ms: i64) -> i64 {
+    proxy_time_ms - tablet_now_ms
+}
+
+/// What the device's clock says now, in its zone-less local time.
+///
+/// Until the proxy has measured the device's clock offset, the device is
+/// assumed to keep the tablet's local zone (`tablet_utc_offset_s`, east positive):
+/// both sit on the same restaurant wall.
+pub fn device_now(
+    tablet_now_ms: i64,
+    skew_ms: i64,
+    device_clock_offset_s: Option<i64>,
+    tablet_utc_offset_s: i64,
+) -> DeviceTime {
+    let utc_s = (tablet_now_ms + skew_ms).div_euclid(1000);
+    DeviceTime::from_seconds(utc_s + device_clock_offset_s.unwrap_or(tablet_utc_offset_s))
+}
+
+/// How a wait compares with the party's goal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// Goal 0: the host set no goal, so there is nothing to be late for.
+    NoGoal,
+    Within,
+    /// In the last 20 % of the goal.
+    Nearing,
+    Over,
+}
+
+impl Tier {
+    pub fn of(wait_s: i64, goal_s: u32) -> Tier {
+        let goal = i64::from(goal_s);
+        if goal == 0 {
+            Tier::NoGoal
+        } else if wait_s > goal {
+            // The device counts a page exactly at the goal as on time.
+            Tier::Over
+        } else if wait_s * 5 >= goal * 4 {
+            Tier::Nearing
+        } else {
+            Tier::Within
+        }
+    }
+
+    pub fn class(self) -> &'static str {
+        match self {
+            Tier::NoGoal => "tier-none",
+            Tier::Within => "tier-within",
+            Tier::Nearing => "tier-nearing",
+            Tier::Over => "tier-over",
+        }
+    }
+}
+
+/// Everything time-dependent a board row shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyTiming {
+    /// Start to first page once paged (the wait is over then), else start to now.
+    pub wait_s: i64,
+    pub tier: Tier,
+    pub over_by_s: Option<i64>,
+    pub since_page_s: Option<i64>,
+    /// Paged longer ago than the host's threshold and still not seated.
+    pub pager_out_long: bool,
+}
+
+pub fn party_timing(session: &Session, now: DeviceTime, out_long_after_s: i64) -> PartyTiming {
+    let end = session.notified.unwrap_or(now);
+    // A device clock set back mid-wait would give a negative wait; show zero.
+    let wait_s = end.seconds_since(session.started).max(0);
+    let tier = Tier::of(wait_s, session.goal_in_seconds);
+    let since_page_s = session.notified.map(|n| now.seconds_since(n).max(0));
+    PartyTiming {
+        wait_s,
+        tier,
+        over_by_s: (tier == Tier::Over).then(|| wait_s - i64::from(session.goal_in_seconds)),
+        since_page_s,
+        pager_out_long: since_page_s.is_some_and(|s| s >= out_long_after_s),
+    }
+}
+
+/// `m:ss` below an hour, `h:mm:ss` above.
+pub fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A goal for people: "15 min", "1 h 30 min", "no goal".
+pub fn goal(seconds: u32) -> String {
+    match (seconds / 3600, seconds % 3600 / 60, seconds % 60) {
+        (0, 0, 0) => "no goal".into(),
+        (0, m, 0) => format!("{m} min"),
+        (h, 0, 0) => format!("{h} h"),
+        (h, m, 0) => format!("{h} h {m} min"),
+        _ => duration(i64::from(seconds)),
+    }
+}
+
+/// The device's wall clock as `HH:MM:SS`.
+pub fn clock(t: DeviceTime) -> String {
+    t.to_string()[11..].to_string()
+}
+
+/// "just now", "42 s ago", "3 min ago", "2 h ago".
+pub fn ago(seconds: i64) -> String {
+    match seconds.max(0) {
+        0..=1 => "just now".into(),
+        s @ 2..=119 => format!("{s} s ago"),
+        s @ 120..=7199 => format!("{} min ago", s / 60),
+        s => format!("{} h ago", s / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DeviceTime {
+        DeviceTime::parse(s).unwrap()
+    }
+
+    fn session(started: &str, notified: Option<&str>, goal: u32) -> Session {
+        Session {
+            id: 1,
+            session_sequence: Some(1),
+            uuid: "u1".into(),
+            number: 7,
+            party_size: Some(2),
+            goal_in_seconds: goal,
+            created: t(started),
+            started: t(started),
+            notified: notified.map(t),
+            cleared: None,
+            label: Some("Sarah".into()),
+            state: None,
+        }
+    }
+
+    #[test]
+    fn device_now_uses_skew_and_device_offset_not_the_tablet_clock() {
+        // Tablet 5 minutes fast: proxy says 12:00:00 UTC while the tablet says 12:05:00.
+        let proxy_ms = 1_700_000_000_000;
+        let tablet_ms = proxy_ms + 300_000;
+        let skew = proxy_skew_ms(proxy_ms, tablet_ms);
+        assert_eq!(skew, -300_000);
+        // Device is on UTC+1 wall time.
+        let now = device_now(tablet_ms + 1_500, skew, Some(3600), -7200);
+        assert_eq!(now.seconds(), 1_700_000_000 + 1 + 3600);
+    }
+
+    #[test]
+    fn device_now_falls_back_to_the_tablet_zone_without_an_offset() {
+        let now = device_now(1_000_999, 0, None, 7200);
+        assert_eq!(now.seconds(), 1000 + 7200);
+        // Negative times round down, not towards zero.
+        assert_eq!(device_now(-1, 0, Some(0), 0).seconds(), -1);
+    }
+
+    #[test]
+    fn tiers_at_their_edges() {
+        assert_eq!(Tier::of(0, 600), Tier::Within);
+        assert_eq!(Tier::of(479, 600), Tier::Within);
+        assert_eq!(Tier::of(480, 600), Tier::Nearing);
+        assert_eq!(Tier::of(600, 600), Tier::Nearing);
+        assert_eq!(Tier::of(601, 600), Tier::Over);
+        assert_eq!(Tier::of(99_999, 0), Tier::NoGoal);
+    }
+
+    #[test]
+    fn waiting_party_ticks_and_counts_up_over_goal() {
+        let s = session("2026-11-27T19:00:00", None, 600);
+        let at = |now| party_timing(&s, t(now), 300);
+        assert_eq!(at("2026-11-27T19:04:00").tier, Tier::Within);
+        assert_eq!(at("2026-11-27T19:08:30").tier, Tier::Nearing);
+        let over = at("2026-11-27T19:12:05");
+        assert_eq!((over.tier, over.over_by_s), (Tier::Over, Some(125)));
+        assert_eq!(over.since_page_s, None);
+        assert!(!over.pager_out_long);
+    }
+
+    #[test]
+    fn paged_party_freezes_the_wait_and_counts_time_since_page() {
+        let s = session("2026-11-27T19:00:00", Some("2026-11-27T19:09:00"), 600);
+        let soon = party_timing(&s, t("2026-11-27T19:10:00"), 300);
+        assert_eq!(soon.wait_s, 540);
+        assert_eq!(soon.tier, Tier::Nearing);
+        assert_eq!(soon.since_page_s, Some(60));
+        assert!(!soon.pager_out_long);
+        let late = party_timing(&s, t("2026-11-27T19:14:00"), 300);
+        assert_eq!(late.wait_s, 540);
+        assert!(late.pager_out_long);
+    }
+
+    #[test]
+    fn device_clock_set_back_never_shows_a_negative_wait() {
+        let s = session("2026-11-27T19:00:00", None, 600);
+        assert_eq!(party_timing(&s, t("2026-11-27T18:59:00"), 300).wait_s, 0);
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(duration(0), "0:00");
+        assert_eq!(duration(65), "1:05");
+        assert_eq!(duration(3725), "1:02:05");
+        assert_eq!(duration(-5), "0:00");
+        assert_eq!(goal(900), "15 min");
+        assert_eq!(goal(5400), "1 h 30 min");
+        assert_eq!(goal(3600), "1 h");
+        assert_eq!(goal(0), "no goal");
+        assert_eq!(goal(90), "1:30");
+        assert_eq!(clock(t("2026-11-27T19:04:09")), "19:04:09");
+        assert_eq!(ago(0), "just now");
+        assert_eq!(ago(42), "42 s ago");
+        assert_eq!(ago(600), "10 min ago");
+        assert_eq!(ago(7200), "2 h ago");
+    }
+}
