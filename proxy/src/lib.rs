@@ -1,3 +1,28 @@
+//! Coaster's proxy: the only thing that talks to the transmitter, and the one
+//! source of truth every tablet renders.
+//!
+//! - [`coap`]: a sans-IO CoAP client endpoint (retransmission, NSTART = 1,
+//!   separate responses, Block2, Observe, liveness) and the thin tokio driver
+//!   that owns the UDP socket.
+//! - [`device`]: the typed T7470 client on top: one function per resource,
+//!   answers as envelopes or named errors.
+//! - [`mirror`]: the proxy's copy of the device state, sans-IO: envelopes in,
+//!   deltas for tablets out, and when to resynchronise.
+//! - [`coordinator`]: the task that owns the mirror: runs tablets' commands
+//!   and the proxy's resyncs through one device queue, folds notifications in,
+//!   watches the Observe registration and link health.
+//! - [`ops`]: memory of op ids, so a resent command is answered, not repeated.
+//! - [`hub`]: fan-out of snapshots and deltas to every tablet.
+//! - [`ws`]: one task per tablet: parse, validate, forward, reply.
+//! - [`http`]: the listener: the built dashboard and the `/ws` upgrade on one port.
+//! - [`app`]: wires these together (and the built-in simulator) and shuts them down.
 
+pub mod app;
 pub mod coap;
+pub mod coordinator;
 pub mod device;
+pub mod http;
+pub mod hub;
+pub mod mirror;
+pub mod ops;
+pub mod ws;

@@ -1,0 +1,126 @@
+//! A real WebSocket tablet for tests: it keeps its own copy of the mirror by
+//! applying the proxy's snapshot and deltas exactly as the dashboard does.
+
+#![allow(dead_code)] // each test binary uses a different part of this kit
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use shared::protocol::{ClientMsg, Command, MirrorState, ServerMsg, Verdict};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct Tablet {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub state: MirrorState,
+    pub simulated: Option<bool>,
+    next_op: u64,
+    name: String,
+    /// Replies and errors not yet claimed by `verdict`.
+    pub unclaimed: Vec<ServerMsg>,
+}
+
+impl Tablet {
+    pub async fn connect(addr: SocketAddr, name: &str) -> Tablet {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("the proxy accepts a WebSocket");
+        let mut tablet = Tablet {
+            ws,
+            state: MirrorState::default(),
+            simulated: None,
+            next_op: 0,
+            name: name.to_string(),
+            unclaimed: Vec::new(),
+        };
+        // Hello, then the snapshot.
+        while tablet.simulated.is_none() || tablet.state.device.address.is_empty() {
+            tablet.next_message().await;
+        }
+        tablet
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send a frame");
+    }
+
+    /// Sends a command and returns its op id.
+    pub async fn send(&mut self, command: Command) -> String {
+        self.next_op += 1;
+        let op = format!("{}-{}", self.name, self.next_op);
+        self.resend(&op, command).await;
+        op
+    }
+
+    pub async fn resend(&mut self, op: &str, command: Command) {
+        let msg = ClientMsg {
+            op: op.to_string(),
+            command,
+        };
+        let text = serde_json::to_string(&msg).unwrap();
+        self.send_raw(&text).await;
+    }
+
+    /// Sends a command and waits for its verdict.
+    pub async fn run(&mut self, command: Command) -> Verdict {
+        let op = self.send(command).await;
+        self.verdict(&op).await
+    }
+
+    pub async fn verdict(&mut self, op: &str) -> Verdict {
+        loop {
+            if let Some(i) = self
+                .unclaimed
+                .iter()
+                .position(|m| matches!(m, ServerMsg::Reply { op: o, .. } if o == op))
+            {
+                let ServerMsg::Reply { verdict, .. } = self.unclaimed.remove(i) else {
+                    unreachable!()
+                };
+                return verdict;
+            }
+            self.next_message().await;
+        }
+    }
+
+    /// Reads one message, folding state changes in; returns it.
+    pub async fn next_message(&mut self) -> ServerMsg {
+        let frame = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+            .await
+            .expect("a message within 30 s")
+            .expect("the connection is open")
+            .expect("a good frame");
+        let Message::Text(text) = frame else {
+            panic!("unexpected frame {frame:?}");
+        };
+        let msg: ServerMsg = serde_json::from_str(&text).expect("a server message");
+        match &msg {
+            ServerMsg::Hello { simulated, .. } => self.simulated = Some(*simulated),
+            ServerMsg::Snapshot { state, .. } => self.state = state.clone(),
+            ServerMsg::Delta { delta } => self.state.apply(delta),
+            ServerMsg::Reply { .. } | ServerMsg::Error { .. } => self.unclaimed.push(msg.clone()),
+        }
+        msg
+    }
+
+    /// Reads messages until `done` holds for the mirror, or panics after `within`.
+    pub async fn wait_until(&mut self, within: Duration, done: impl Fn(&MirrorState) -> bool) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !done(&self.state) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            assert!(!left.is_zero(), "{}: condition not met within {within:?}; state {:#?}", self.name, self.state.health);
+            let _ = tokio::time::timeout(left, self.next_message()).await;
+        }
+    }
+
+    /// Reads whatever arrives for a moment (to settle deltas).
+    pub async fn drain_for(&mut self, period: Duration) {
+        let deadline = tokio::time::Instant::now() + period;
+        while let Ok(_) = tokio::time::timeout_at(deadline, self.next_message()).await {}
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, unit and integration tests on real
+# UDP and WebSockets, wasm tests and end-to-end tests in headless Chromium.
+source "$(dirname "$0")/setup.sh"
+ensure_apt chromium chromium chromium-driver
+ensure_apt chromedriver chromium chromium-driver
+ensure_apt coap-client-notls libcoap3-bin
+ensure_apt node nodejs npm
+ensure_wasm_toolchain
+cd "$ROOT"
+say "Installing the end-to-end tests' npm packages (npm ci)"
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+say "Checking formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+
+build_dashboard
+say "Building the release binaries the end-to-end tests run"
+cargo build --release --locked -p proxy -p simulator
+
+say "Rust tests (shared, simulator, proxy, frontend logic)"
+cargo test --workspace --locked
+say "Frontend tests in headless Chromium (wasm-bindgen-test)"
+cargo test -p frontend --target wasm32-unknown-unknown --locked
+say "End-to-end tests: real proxy, simulator and Chromium"
+(cd e2e && npm test)
