@@ -78,7 +78,6 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
     };
     let driver = Driver::start(device_addr, options.coap).await?;
     let coap_addr = driver.local_addr();
-    let link = driver.handle().health();
     let device = Device::new(driver.handle());
     let info = DeviceInfo {
         address: device_addr.to_string(),
@@ -104,7 +103,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
     let tasks = vec![
         tokio::spawn(coordinator::run(
             device,
-            link,
+            driver.handle(),
             info,
             hub.clone(),
             jobs_rx,

@@ -14,7 +14,7 @@ use shared::protocol::{CommandResult, DeviceInfo, Health, Party, ValidCommand, V
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::coap::{ExchangeError, LinkHealth};
+use crate::coap::{self, ExchangeError, LinkHealth, Probe};
 use crate::device::{Device, DeviceError, Notifications, Sessions};
 use crate::hub::{now_ms, Hub};
 use crate::mirror::{Mirror, Resync, Source};
@@ -70,7 +70,7 @@ enum Done {
 
 pub async fn run(
     device: Device,
-    mut link: watch::Receiver<LinkHealth>,
+    coap: coap::Handle,
     device_info: DeviceInfo,
     hub: Hub,
     mut jobs: mpsc::Receiver<Job>,
@@ -78,6 +78,10 @@ pub async fn run(
 ) {
     let (work_tx, work_rx) = mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    // An idle link is probed with an ETag GET rather than a CoAP ping: it
+    // costs the same, and it also reveals a reboot or a missed notification.
+    coap.set_probe(Probe::Caller);
+    let mut link = coap.health();
     let worker = tokio::spawn(work(device, link.clone(), work_rx, done_tx));
     let mut c = Coordinator {
         mirror: Mirror::new(device_info),
@@ -112,6 +116,7 @@ pub async fn run(
                 None => c.lost_observation(),
             },
             Ok(()) = link.changed() => {}
+            () = coap.probe_due() => c.enqueue_poll(),
             _ = tick.tick() => c.on_tick(),
             _ = shutdown.changed() => break,
         }
@@ -324,9 +329,16 @@ impl Coordinator {
                     Ok(notifications) => {
                         self.observing = true;
                         self.last_push = Instant::now();
-                        let first = notifications.first.clone();
+                        // The registration's snapshot is the whole truth; even if its
+                        // sequence went back (a reboot), registering again is what
+                        // that would ask for, and it has just been done.
+                        let applied = self.mirror.apply(
+                            &notifications.first,
+                            Source::Snapshot,
+                            now_ms() / 1000,
+                        );
+                        self.hub.publish(applied.delta);
                         self.notifications = Some(notifications);
-                        self.fold(&first, Source::Snapshot);
                         if !self.settings_known {
                             let _ = self.work.send(Work::Settings);
                         }
@@ -554,13 +566,20 @@ impl Coordinator {
                 .is_none_or(|at| now.duration_since(at) > OBSERVE_RETRY);
             if retry_due {
                 self.enqueue_observe();
-            } else if !self.snapshot_queued && now.duration_since(self.last_poll) >= POLL_EVERY {
-                self.snapshot_queued = true;
-                self.last_poll = now;
-                let _ = self.work.send(Work::Poll {
-                    etag: self.etag.clone(),
-                });
+            } else if now.duration_since(self.last_poll) >= POLL_EVERY {
+                self.enqueue_poll();
             }
+        }
+    }
+
+    /// "Anything new?" as an ETag GET: 2.03 when the board is current.
+    fn enqueue_poll(&mut self) {
+        if !self.snapshot_queued && !self.observe_queued {
+            self.snapshot_queued = true;
+            self.last_poll = Instant::now();
+            let _ = self.work.send(Work::Poll {
+                etag: self.etag.clone(),
+            });
         }
     }
 

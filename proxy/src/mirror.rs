@@ -31,7 +31,8 @@ pub enum Source {
 pub enum Resync {
     /// A change arrived with a sequence past the next one: some were missed.
     Gap { expected: u32, got: u32 },
-    /// The sequence went backwards: reboot, wrap, or a stale datagram.
+    /// The sequence went backwards: reboot, wrap, or a stale datagram. After
+    /// a snapshot this means the device restarted and forgot its observers.
     Backwards { last: u32, got: u32 },
 }
 
@@ -317,7 +318,7 @@ mod tests {
             0,
         );
         let applied = m.apply(&change(3, vec![session(2, "c", None)]), Source::Snapshot, 0);
-        assert_eq!(applied.resync, None);
+        assert_eq!(applied.resync, Some(Resync::Backwards { last: 40, got: 3 }));
         assert_eq!(applied.delta.removed, ["a", "b"]);
         assert_eq!(m.state().global_sequence, Some(3));
         assert_eq!(m.state().party(2).unwrap().session.uuid, "c");

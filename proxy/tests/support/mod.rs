@@ -124,3 +124,46 @@ impl Tablet {
         while let Ok(_) = tokio::time::timeout_at(deadline, self.next_message()).await {}
     }
 }
+
+/// Starts Coaster on 127.0.0.1:0 with the built-in simulator, or against `device`.
+pub async fn start_coaster(
+    device: Option<SocketAddr>,
+    coap: proxy::coap::Config,
+) -> proxy::app::Running {
+    proxy::app::start(proxy::app::Options {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        device,
+        dist: std::env::temp_dir().join("coaster-tests-no-dist"),
+        coap,
+    })
+    .await
+    .expect("coaster starts")
+}
+
+/// A simulator on 127.0.0.1:0 with the given faults.
+pub async fn start_simulator(
+    configure: impl FnOnce(&mut simulator::server::Config),
+) -> simulator::server::SimulatorHandle {
+    let mut config = simulator::server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    configure(&mut config);
+    simulator::server::Simulator::start(config)
+        .await
+        .expect("the simulator starts")
+}
+
+/// Waits until the proxy holds a live registration and a synced mirror.
+pub async fn until_live(tablet: &mut Tablet) {
+    tablet
+        .wait_until(Duration::from_secs(10), |s| {
+            s.health.observing && s.health.synced && s.health.reachable
+        })
+        .await;
+}
+
+/// The device's active sessions as the tablet shows them.
+pub fn board(state: &MirrorState) -> Vec<shared::device::Session> {
+    state.parties.iter().map(|p| p.session.clone()).collect()
+}
