@@ -6,20 +6,26 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use futures::channel::{mpsc, oneshot};
-use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use leptos::wasm_bindgen::{closure::Closure, JsCast};
 use shared::protocol::{ClientMsg, Command, CommandResult, ServerMsg, Verdict};
+use web_sys::{Event, MessageEvent, WebSocket};
 
 use crate::ops::{self, Backoff, Status, Target};
 use crate::store::{Link, Store, Undo, UNDO_SHOWN_MS};
-use crate::timing;
+use crate::{timing, wire};
+
+/// The socket with the callbacks it calls, which must live exactly as long.
+struct Conn {
+    socket: WebSocket,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(Event)>,
+}
 
 thread_local! {
-    /// The live connection's outgoing queue; `None` while disconnected.
-    static OUTBOX: RefCell<Option<mpsc::UnboundedSender<String>>> = const { RefCell::new(None) };
+    /// The current connection; `None` between a close and the next attempt.
+    static CONN: RefCell<Option<Conn>> = const { RefCell::new(None) };
+    static BACKOFF: RefCell<Backoff> = RefCell::new(Backoff::default());
 }
 
 pub fn now_ms() -> i64 {
@@ -35,9 +41,11 @@ pub fn transmit(op: &str, command: &Command) {
     let Ok(text) = serde_json::to_string(&msg) else {
         return;
     };
-    OUTBOX.with(|outbox| {
-        if let Some(tx) = outbox.borrow().as_ref() {
-            let _ = tx.unbounded_send(text);
+    CONN.with(|conn| {
+        if let Some(conn) = conn.borrow().as_ref() {
+            if conn.socket.ready_state() == WebSocket::OPEN {
+                let _ = conn.socket.send_with_str(&text);
+            }
         }
     });
 }
@@ -51,55 +59,58 @@ fn page_ws_url() -> String {
     )
 }
 
-async fn sleep(ms: u32) {
-    let (tx, rx) = oneshot::channel();
-    set_timeout(
-        move || {
-            let _ = tx.send(());
-        },
-        Duration::from_millis(u64::from(ms)),
-    );
-    let _ = rx.await;
+/// Connects, and reconnects after every close, forever. The browser's own
+/// WebSocket callbacks drive it: no futures, which keeps the wasm small.
+pub fn connect(store: Store) {
+    open(store, page_ws_url());
 }
 
-pub fn connect(store: Store) {
-    let url = page_ws_url();
-    spawn_local(async move {
-        let mut backoff = Backoff::default();
-        loop {
-            store.link.set(Link::Connecting);
-            if let Ok(socket) = WebSocket::open(&url) {
-                let (mut write, mut read) = socket.split();
-                let (tx, mut rx) = mpsc::unbounded::<String>();
-                OUTBOX.with(|outbox| *outbox.borrow_mut() = Some(tx));
-                // Ends when OUTBOX drops the sender or the socket fails.
-                spawn_local(async move {
-                    while let Some(text) = rx.next().await {
-                        if write.send(Message::Text(text)).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                while let Some(Ok(frame)) = read.next().await {
-                    if store.link.get_untracked() == Link::Connecting {
-                        store.link.set(Link::Open);
-                    }
-                    if let Message::Text(text) = frame {
-                        match serde_json::from_str::<ServerMsg>(&text) {
-                            Ok(msg) => handle(store, msg, &mut backoff),
-                            Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
-                        }
-                    }
-                }
-                OUTBOX.with(|outbox| *outbox.borrow_mut() = None);
-            }
-            store.link.set(Link::Down);
-            sleep(backoff.next_delay_ms()).await;
+fn open(store: Store, url: String) {
+    store.link.set(Link::Connecting);
+    let Ok(socket) = WebSocket::new(&url) else {
+        retry_later(store, url);
+        return;
+    };
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if store.link.get_untracked() == Link::Connecting {
+            store.link.set(Link::Open);
         }
+        if let Some(text) = event.data().as_string() {
+            match wire::decode(&text) {
+                Ok(msg) => handle(store, msg),
+                Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
+            }
+        }
+    });
+    let retry_url = url.clone();
+    let on_close = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+        // Dropping the callbacks while one of them runs is not allowed; let
+        // this one return first.
+        let finished = CONN.with(|conn| conn.borrow_mut().take());
+        set_timeout(move || drop(finished), Duration::ZERO);
+        retry_later(store, retry_url.clone());
+    });
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    CONN.with(|conn| {
+        *conn.borrow_mut() = Some(Conn {
+            socket,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
     });
 }
 
-fn handle(store: Store, msg: ServerMsg, backoff: &mut Backoff) {
+fn retry_later(store: Store, url: String) {
+    store.link.set(Link::Down);
+    let delay = BACKOFF.with(|b| b.borrow_mut().next_delay_ms());
+    set_timeout(
+        move || open(store, url),
+        Duration::from_millis(u64::from(delay)),
+    );
+}
+
+fn handle(store: Store, msg: ServerMsg) {
     let now = now_ms();
     match msg {
         ServerMsg::Hello { proxy_time_ms, .. } => {
@@ -115,7 +126,7 @@ fn handle(store: Store, msg: ServerMsg, backoff: &mut Backoff) {
             }
             store.mirror.set(state);
             store.link.set(Link::Live);
-            backoff.reset();
+            BACKOFF.with(|b| b.borrow_mut().reset());
             store.ops.with_untracked(|log| {
                 for op in log.pending() {
                     transmit(&op.id, &op.command);
@@ -166,7 +177,7 @@ fn acknowledged(store: Store, target: Target, command: &Command, result: Command
             }));
         }
         CommandResult::History { mut entries } => {
-            entries.sort_by(|a, b| b.session.cleared.cmp(&a.session.cleared));
+            entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.session.cleared));
             store.history.set(Some(entries));
         }
         CommandResult::Settings { settings } => {

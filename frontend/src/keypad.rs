@@ -133,16 +133,17 @@ pub fn size_matches(chip: u32, size: Option<u32>) -> bool {
     size.is_some_and(|s| s.abs_diff(chip) <= 1)
 }
 
-/// Board search: a number matches by its digits' prefix, a name case-insensitively anywhere.
+/// Board search: a number matches by its digits' prefix, a name anywhere in
+/// it, ignoring ASCII case (full Unicode case tables cost the wasm budget).
 pub fn search_matches(query: &str, party: &Party) -> bool {
-    let q = query.trim().to_lowercase();
+    let q = query.trim().to_ascii_lowercase();
     q.is_empty()
         || party.session.number.to_string().starts_with(&q)
         || party
             .session
             .label
             .as_deref()
-            .is_some_and(|l| l.to_lowercase().contains(&q))
+            .is_some_and(|l| l.to_ascii_lowercase().contains(&q))
 }
 
 #[cfg(test)]

@@ -14,5 +14,6 @@ pub mod ops;
 pub mod prefs;
 pub mod store;
 pub mod timing;
+pub mod wire;
 
 pub use app::App;

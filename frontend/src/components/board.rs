@@ -19,14 +19,13 @@ const SIZE_CHIPS: [u32; 4] = [2, 4, 6, 8];
 fn row_key(p: &Party) -> String {
     let s = &p.session;
     format!(
-        "{}|{:?}|{}|{:?}|{:?}|{}|{:?}",
+        "{}|{}|{}|{}|{}|{}",
         s.uuid,
-        s.notified,
+        s.notified.map(|t| t.seconds()).unwrap_or_default(),
         p.page_count,
-        s.label,
-        s.party_size,
+        s.label.as_deref().unwrap_or_default(),
+        s.party_size.unwrap_or_default(),
         s.goal_in_seconds,
-        s.session_sequence
     )
 }
 
@@ -49,13 +48,30 @@ pub fn Board(state: State) -> impl IntoView {
                 .cloned()
                 .collect()
         });
-        match sort.get() {
-            SortBy::Wait => parties.sort_by_key(|p| (p.session.started, p.session.number)),
-            SortBy::Number => parties.sort_by_key(|p| p.session.number),
-        }
+        let by_wait = sort.get() == SortBy::Wait;
+        parties.sort_unstable_by_key(|p| {
+            let started = if by_wait {
+                p.session.started.seconds()
+            } else {
+                0
+            };
+            (started, p.session.number)
+        });
         parties
     };
     let total = move || state.mirror.with(|m| m.parties.len());
+    let shown = move || {
+        state.mirror.with(|m| {
+            m.parties
+                .iter()
+                .filter(|p| {
+                    chip.get()
+                        .is_none_or(|c| size_matches(c, p.session.party_size))
+                })
+                .filter(|p| query.with(|q| search_matches(q, p)))
+                .count()
+        })
+    };
 
     let sort_button = move |by: SortBy, text: &'static str, testid: &'static str| {
         view! {
@@ -117,14 +133,16 @@ pub fn Board(state: State) -> impl IntoView {
             <div class="rows" data-testid="rows">
                 <For each=visible key=row_key children=move |party| view! { <PartyRow state=state party=party /> } />
             </div>
-            <Show when=move || total() == 0>
-                <p class="empty" data-testid="empty">
+            {move || {
+                let text = if total() == 0 {
                     "No parties waiting. Tap “+ Add party” to hand out a pager."
-                </p>
-            </Show>
-            <Show when=move || { total() > 0 && visible().is_empty() }>
-                <p class="empty">"No party matches the search or size filter."</p>
-            </Show>
+                } else if shown() == 0 {
+                    "No party matches the search or size filter."
+                } else {
+                    return None;
+                };
+                Some(view! { <p class="empty" data-testid="empty">{text}</p> })
+            }}
         </section>
     }
 }

@@ -60,8 +60,9 @@ fn EditParty(state: State, party: Party) -> impl IntoView {
     let size = RwSignal::new(s.party_size.unwrap_or(1));
     let goal = RwSignal::new(s.goal_in_seconds);
     let title = format!("Edit pager {number}");
-    let change = Memo::new(move |_| edit_command(&party, &name.get(), size.get(), goal.get()));
-    let trouble = move || change.get().and_then(|c| problem(&c));
+    let party = StoredValue::new(party);
+    let change = move || party.with_value(|p| edit_command(p, &name.get(), size.get(), goal.get()));
+    let trouble = move || change().and_then(|c| problem(&c));
     view! {
         <div class="sheet" role="dialog" aria-modal="true" aria-label=title.clone() data-testid="edit-dialog">
             <h2>{title.clone()}</h2>
@@ -76,9 +77,9 @@ fn EditParty(state: State, party: Party) -> impl IntoView {
                 <button
                     class="btn btn-primary btn-large"
                     data-testid="edit-save"
-                    disabled=move || change.get().is_none() || trouble().is_some()
+                    disabled=move || change().is_none() || trouble().is_some()
                     on:click=move |_| {
-                        if let Some(command) = change.get_untracked() {
+                        if let Some(command) = change() {
                             actions.close();
                             actions.send(command, Target::Row(number));
                         }

@@ -87,9 +87,12 @@ pub fn History(state: State) -> impl IntoView {
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
-            <Show when=move || state.history.with(|h| h.as_ref().is_some_and(Vec::is_empty))>
-                <p class="empty">"No history yet."</p>
-            </Show>
+            {move || {
+                state
+                    .history
+                    .with(|h| h.as_ref().is_some_and(Vec::is_empty))
+                    .then(|| view! { <p class="empty">"No history yet."</p> })
+            }}
         </section>
     }
 }

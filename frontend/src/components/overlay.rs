@@ -20,7 +20,11 @@ pub fn Overlay(state: State) -> impl IntoView {
         None => "Not in sync yet.".to_string(),
     };
     view! {
-        <Show when=move || state.blocked()>
+        {move || {
+            state
+                .blocked()
+                .then(|| {
+                    view! {
             <div class="overlay" role="alertdialog" aria-modal="true" aria-label="Not connected" data-testid="overlay">
                 <div class="overlay-card">
                     <div class="spinner" aria-hidden="true"></div>
@@ -29,6 +33,8 @@ pub fn Overlay(state: State) -> impl IntoView {
                     <p class="muted">"Taps are paused until the board is current again."</p>
                 </div>
             </div>
-        </Show>
+                    }
+                })
+        }}
     }
 }

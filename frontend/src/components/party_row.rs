@@ -14,14 +14,11 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
     let actions = use_actions();
     let number = party.session.number;
     let target = Target::Row(number);
-    let session = party.session.clone();
-    let timing = Memo::new(move |_| {
-        party_timing(
-            &session,
-            state.device_now(),
-            state.prefs.get().out_long_after_s,
-        )
-    });
+    let session = StoredValue::new(party.session.clone());
+    let timing = move || {
+        session
+            .with_value(|s| party_timing(s, state.device_now(), state.prefs.get().out_long_after_s))
+    };
     let busy = move || state.ops.with(|log| log.busy(target));
     let paged = party.session.notified.is_some();
     let name = party.session.label.clone().unwrap_or_else(|| "—".into());
@@ -56,8 +53,8 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
 
     view! {
         <article
-            class=move || format!("row {}", timing.get().tier.class())
-            class:out-long=move || timing.get().pager_out_long
+            class=move || format!("row {}", timing().tier.class())
+            class:out-long=move || timing().pager_out_long
             class:paged=paged
             data-testid=format!("row-{number}")
             data-number=number
@@ -72,9 +69,9 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
                 </div>
             </div>
             <div class="wait" data-testid="wait">
-                <div class="wait-time">{move || timing::duration(timing.get().wait_s)}</div>
+                <div class="wait-time">{move || timing::duration(timing().wait_s)}</div>
                 <div class="wait-note">
-                    {move || match timing.get().over_by_s {
+                    {move || match timing().over_by_s {
                         Some(over) => format!("+{} over", timing::duration(over)),
                         None if paged => "waited".to_string(),
                         None => "waiting".to_string(),
@@ -82,10 +79,10 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
                 </div>
             </div>
             <div class="state" data-testid="state">
-                {move || match timing.get().since_page_s {
+                {move || match timing().since_page_s {
                     Some(since) => {
                         let times = if page_count > 1 { format!(" ×{page_count}") } else { String::new() };
-                        let long = timing.get().pager_out_long;
+                        let long = timing().pager_out_long;
                         view! {
                             <div class="paged-badge">"Paged" {times}</div>
                             <div class="since">{timing::duration(since)} " ago"</div>

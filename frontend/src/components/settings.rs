@@ -12,73 +12,37 @@ use crate::prefs::{Theme, OUT_LONG_RANGE_S};
 use crate::store::State;
 use crate::timing;
 
+const NO_SETTINGS_CHANGE: Command = Command::UpdateSettings {
+    system_id: None,
+    default_target_goal: None,
+    statistics_clear_mark: None,
+    datetime: None,
+};
+
 #[component]
 pub fn Settings(state: State) -> impl IntoView {
     let actions = use_actions();
-    let loaded = move || state.mirror.with(|m| m.settings.clone());
-    if loaded().is_none() {
+    // A memo, so that deltas re-render the form only when settings first arrive.
+    let loaded = Memo::new(move |_| state.mirror.with(|m| m.settings.is_some()));
+    if !loaded.get_untracked() {
         actions.send(Command::GetSettings, Target::Settings);
     }
-    let system_id = RwSignal::new(String::new());
-    let goal = RwSignal::new(0u32);
-    let clear_mark = RwSignal::new(0u32);
-    // Fill the form from the device once its settings are known.
-    Effect::new(move |done: Option<bool>| {
-        if done == Some(true) {
-            return true;
-        }
-        match loaded() {
-            Some(s) => {
-                system_id.set(s.system_id.to_string());
-                goal.set(s.default_target_goal);
-                clear_mark.set(s.statistics_clear_mark);
-                true
-            }
-            None => false,
-        }
-    });
-    let change = move || {
-        let s = loaded()?;
-        let id = system_id.get().trim().parse::<i64>().unwrap_or(-1);
-        let command = Command::UpdateSettings {
-            system_id: (id != i64::from(s.system_id)).then_some(id),
-            default_target_goal: (goal.get() != s.default_target_goal)
-                .then_some(i64::from(goal.get())),
-            statistics_clear_mark: (clear_mark.get() != s.statistics_clear_mark)
-                .then_some(i64::from(clear_mark.get())),
-            datetime: None,
-        };
-        (command
-            != Command::UpdateSettings {
-                system_id: None,
-                default_target_goal: None,
-                statistics_clear_mark: None,
-                datetime: None,
-            })
-        .then_some(command)
-    };
-    let trouble = move || change().and_then(|c| problem(&c));
     let tablet_time = move || {
         DeviceTime::from_seconds(state.now_ms.get().div_euclid(1000) + state.tablet_utc_offset_s)
     };
     let set_clock = move |_| {
         let now = DeviceTime::from_seconds(now_ms().div_euclid(1000) + state.tablet_utc_offset_s);
-        actions.send(
-            Command::UpdateSettings {
-                system_id: None,
-                default_target_goal: None,
-                statistics_clear_mark: None,
-                datetime: Some(now.to_string()),
-            },
-            Target::Settings,
-        );
+        let mut command = NO_SETTINGS_CHANGE;
+        if let Command::UpdateSettings { datetime, .. } = &mut command {
+            *datetime = Some(now.to_string());
+        }
+        actions.send(command, Target::Settings);
     };
     let out_long_min = move || state.prefs.get().out_long_after_s / 60;
     let set_out_long = move |delta_min: i64| {
         let mut prefs = state.prefs.get_untracked();
-        let s = (prefs.out_long_after_s + delta_min * 60)
+        prefs.out_long_after_s = (prefs.out_long_after_s + delta_min * 60)
             .clamp(*OUT_LONG_RANGE_S.start(), *OUT_LONG_RANGE_S.end());
-        prefs.out_long_after_s = s;
         actions.set_prefs(prefs);
     };
     let theme_chip = move |t: Theme, text: &'static str| {
@@ -102,75 +66,18 @@ pub fn Settings(state: State) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="settings-title">
             <h2 id="settings-title">"Transmitter settings"</h2>
-            <Show when=move || loaded().is_some() fallback=|| view! { <p class="muted">"Loading settings from the transmitter…"</p> }>
-                <label class="field">
-                    <span>"System ID"</span>
-                    <input
-                        type="number"
-                        inputmode="numeric"
-                        data-testid="system-id"
-                        prop:value=move || system_id.get()
-                        on:input=move |ev| system_id.set(event_target_value(&ev))
-                    />
-                </label>
-                <div class="field">
-                    <span id="dgoal-label">"Default goal"</span>
-                    <div class="chips" role="group" aria-labelledby="dgoal-label">
-                        {move || {
-                            goal_picks(goal.get())
-                                .into_iter()
-                                .map(|g| {
-                                    view! {
-                                        <button
-                                            class="chip"
-                                            class:on=move || goal.get() == g
-                                            aria-pressed=move || (goal.get() == g).to_string()
-                                            on:click=move |_| goal.set(g)
-                                        >
-                                            {timing::goal(g)}
-                                        </button>
-                                    }
-                                })
-                                .collect_view()
-                        }}
-                    </div>
-                </div>
-                <label class="field">
-                    <span>"Statistics reset hour"</span>
-                    <select
-                        data-testid="clear-mark"
-                        on:change=move |ev| clear_mark.set(event_target_value(&ev).parse().unwrap_or(0))
-                    >
-                        {(0..=CLEAR_MARK_MAX)
-                            .map(|h| {
-                                let text = if h == CLEAR_MARK_MAX { "never (24)".to_string() } else { format!("{h:02}:00") };
-                                view! {
-                                    <option value=h.to_string() selected=move || clear_mark.get() == h>
-                                        {text}
-                                    </option>
-                                }
-                            })
-                            .collect_view()}
-                    </select>
-                </label>
-                {move || trouble().map(|p| view! { <p class="bad">{p}</p> })}
-                <button
-                    class="btn btn-primary btn-large"
-                    data-testid="settings-save"
-                    disabled=move || change().is_none() || trouble().is_some()
-                    on:click=move |_| {
-                        if let Some(c) = change() {
-                            actions.send(c, Target::Settings);
-                        }
-                    }
-                >
-                    "Save settings"
-                </button>
-            </Show>
+            {move || {
+                if loaded.get() {
+                    view! { <DeviceSettings state=state /> }.into_any()
+                } else {
+                    view! { <p class="muted">"Loading settings from the transmitter…"</p> }.into_any()
+                }
+            }}
             <div class="field">
                 <span>"Clock"</span>
                 <p>
-                    "Transmitter " <strong data-testid="device-clock">{move || timing::clock(state.device_now())}</strong>
+                    "Transmitter "
+                    <strong data-testid="device-clock">{move || timing::clock(state.device_now())}</strong>
                     " · this tablet " <strong>{move || timing::clock(tablet_time())}</strong>
                 </p>
                 <button class="btn btn-large" data-testid="set-clock" on:click=set_clock>
@@ -186,7 +93,9 @@ pub fn Settings(state: State) -> impl IntoView {
                     <button class="btn btn-step" aria-label="One minute less" on:click=move |_| set_out_long(-1)>
                         "−"
                     </button>
-                    <output class="step-value" data-testid="out-long">{move || format!("{} min", out_long_min())}</output>
+                    <output class="step-value" data-testid="out-long">
+                        {move || format!("{} min", out_long_min())}
+                    </output>
                     <button class="btn btn-step" aria-label="One minute more" on:click=move |_| set_out_long(1)>
                         "+"
                     </button>
@@ -201,5 +110,114 @@ pub fn Settings(state: State) -> impl IntoView {
                 </div>
             </div>
         </section>
+    }
+}
+
+/// The transmitter's own settings; mounted once they are known, starting
+/// from the device's values and saving only what the host changed.
+#[component]
+fn DeviceSettings(state: State) -> impl IntoView {
+    let actions = use_actions();
+    let current = move || state.mirror.with(|m| m.settings.clone());
+    let start = current();
+    let system_id = RwSignal::new(
+        start
+            .as_ref()
+            .map(|s| s.system_id.to_string())
+            .unwrap_or_default(),
+    );
+    let goal = RwSignal::new(start.as_ref().map_or(300, |s| s.default_target_goal));
+    let clear_mark = RwSignal::new(
+        start
+            .as_ref()
+            .map_or(CLEAR_MARK_MAX, |s| s.statistics_clear_mark),
+    );
+    let change = move || {
+        let s = current()?;
+        let id = system_id.get().trim().parse::<i64>().unwrap_or(-1);
+        let command = Command::UpdateSettings {
+            system_id: (id != i64::from(s.system_id)).then_some(id),
+            default_target_goal: (goal.get() != s.default_target_goal)
+                .then_some(i64::from(goal.get())),
+            statistics_clear_mark: (clear_mark.get() != s.statistics_clear_mark)
+                .then_some(i64::from(clear_mark.get())),
+            datetime: None,
+        };
+        (command != NO_SETTINGS_CHANGE).then_some(command)
+    };
+    let trouble = move || change().and_then(|c| problem(&c));
+    view! {
+        <label class="field">
+            <span>"System ID"</span>
+            <input
+                type="number"
+                inputmode="numeric"
+                data-testid="system-id"
+                prop:value=move || system_id.get()
+                on:input=move |ev| system_id.set(event_target_value(&ev))
+            />
+        </label>
+        <div class="field">
+            <span id="dgoal-label">"Default goal"</span>
+            <div class="chips" role="group" aria-labelledby="dgoal-label">
+                {move || {
+                    goal_picks(goal.get())
+                        .into_iter()
+                        .map(|g| {
+                            view! {
+                                <button
+                                    class="chip"
+                                    class:on=move || goal.get() == g
+                                    aria-pressed=move || (goal.get() == g).to_string()
+                                    on:click=move |_| goal.set(g)
+                                >
+                                    {timing::goal(g)}
+                                </button>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </div>
+        </div>
+        <div class="field">
+            <span id="mark-label">"Statistics reset hour"</span>
+            <div class="stepper" role="group" aria-labelledby="mark-label">
+                <button
+                    class="btn btn-step"
+                    aria-label="An hour earlier"
+                    disabled=move || clear_mark.get() == 0
+                    on:click=move |_| clear_mark.update(|h| *h = h.saturating_sub(1))
+                >
+                    "−"
+                </button>
+                <output class="step-value" data-testid="clear-mark">
+                    {move || match clear_mark.get() {
+                        CLEAR_MARK_MAX => "never".to_string(),
+                        h => format!("{h:02}:00"),
+                    }}
+                </output>
+                <button
+                    class="btn btn-step"
+                    aria-label="An hour later"
+                    disabled=move || clear_mark.get() == CLEAR_MARK_MAX
+                    on:click=move |_| clear_mark.update(|h| *h = (*h + 1).min(CLEAR_MARK_MAX))
+                >
+                    "+"
+                </button>
+            </div>
+        </div>
+        {move || trouble().map(|p| view! { <p class="bad">{p}</p> })}
+        <button
+            class="btn btn-primary btn-large"
+            data-testid="settings-save"
+            disabled=move || change().is_none() || trouble().is_some()
+            on:click=move |_| {
+                if let Some(c) = change() {
+                    actions.send(c, Target::Settings);
+                }
+            }
+        >
+            "Save settings"
+        </button>
     }
 }
