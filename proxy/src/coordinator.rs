@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use shared::device::{Action, Envelope, SessionState};
+use shared::device::{Action, Envelope, Session, SessionState};
 use shared::protocol::{CommandResult, DeviceInfo, Health, Party, ValidCommand, Verdict};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -35,6 +35,9 @@ pub struct Job {
 pub const OBSERVE_SILENCE: Duration = Duration::from_secs(65);
 /// How often to ask "anything new?" with an ETag GET when Observe is unavailable.
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
+/// How long skipped notifications may take to arrive (the device retransmits
+/// a lost one after 2–3 s) before a snapshot is taken instead.
+pub const GAP_GRACE: Duration = Duration::from_secs(4);
 /// How long to wait before asking again for an Observe registration that failed.
 pub const OBSERVE_RETRY: Duration = Duration::from_secs(30);
 
@@ -78,9 +81,6 @@ pub async fn run(
 ) {
     let (work_tx, work_rx) = mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-    // An idle link is probed with an ETag GET rather than a CoAP ping: it
-    // costs the same, and it also reveals a reboot or a missed notification.
-    coap.set_probe(Probe::Caller);
     let mut link = coap.health();
     let worker = tokio::spawn(work(device, link.clone(), work_rx, done_tx));
     let mut c = Coordinator {
@@ -96,9 +96,11 @@ pub async fn run(
         etag: None,
         last_push: Instant::now(),
         last_poll: Instant::now(),
+        gap_since: None,
         last_observe_attempt: None,
         notifications: None,
         reachable: false,
+        coap: coap.clone(),
     };
     c.enqueue_observe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -143,25 +145,26 @@ async fn work(
     done: mpsc::UnboundedSender<Done>,
 ) {
     while let Some(item) = queue.recv().await {
+        // Known silent: every item fails now rather than after a full deadline,
+        // so nothing queues behind a dead link. Liveness pings find it again.
+        let silent = !link.borrow().reachable;
+        let not_sent = || DeviceError::Unreachable(ExchangeError::Timeout { transmissions: 0 });
         let finished = match item {
             Work::Command {
                 op,
                 command,
                 before,
             } => {
-                let result = if link.borrow().reachable {
-                    device.execute(&command).await
+                let result = if silent {
+                    Err(not_sent())
                 } else {
-                    // Known silent: say so now rather than after a full deadline.
-                    Err(DeviceError::Unreachable(ExchangeError::Timeout {
-                        transmissions: 0,
-                    }))
+                    device.execute(&command).await
                 };
                 let readback = match (&result, &command) {
                     (
                         Err(error),
                         ValidCommand::CreateSession(_) | ValidCommand::UpdateSession { .. },
-                    ) if outcome_unknown(error) => read_back(&device).await,
+                    ) if outcome_unknown(error) => read_back(&device, &link).await,
                     _ => None,
                 };
                 Done::Command {
@@ -172,9 +175,12 @@ async fn work(
                     readback,
                 }
             }
+            Work::Observe if silent => Done::Observe(Err(not_sent())),
             Work::Observe => Done::Observe(device.observe_notify().await),
+            Work::Snapshot | Work::Poll { .. } if silent => Done::Snapshot(Err(not_sent())),
             Work::Snapshot => Done::Snapshot(device.get_sessions(None).await),
             Work::Poll { etag } => Done::Snapshot(device.get_sessions(etag).await),
+            Work::Settings if silent => Done::Settings(Err(not_sent())),
             Work::Settings => Done::Settings(device.get_settings().await),
         };
         if done.send(finished).is_err() {
@@ -191,14 +197,33 @@ fn outcome_unknown(error: &DeviceError) -> bool {
     )
 }
 
-/// Reads all sessions back, three tries at most, to learn what an unanswered command did.
-async fn read_back(device: &Device) -> Option<Box<Envelope>> {
+/// How long one read-back may take: it holds the host's verdict, so it gets
+/// less than a command's deadline (two transmissions at the RFC timing).
+pub const READ_BACK_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Reads all sessions back, three tries at most and only while the device
+/// counts as reachable, to learn what an unanswered command did.
+async fn read_back(device: &Device, link: &watch::Receiver<LinkHealth>) -> Option<Box<Envelope>> {
     for _ in 0..3 {
-        if let Ok(Sessions::Changed { envelope, .. }) = device.get_sessions(None).await {
+        if !link.borrow().reachable {
+            return None;
+        }
+        if let Ok(Sessions::Changed { envelope, .. }) =
+            device.get_sessions_within(READ_BACK_DEADLINE).await
+        {
             return Some(envelope);
         }
     }
     None
+}
+
+/// Whether `after` shows a page since `before`: `notified` moved, or — for a
+/// second page within the same second — the session changed while paged.
+fn was_paged(before: &Session, after: &Session) -> bool {
+    after.notified.is_some()
+        && (after.notified != before.notified
+            || (after.session_sequence != before.session_sequence
+                && after.session_sequence.is_some()))
 }
 
 /// What to tell the host when the transmitter did not answer; `done` is what a
@@ -232,9 +257,12 @@ struct Coordinator {
     etag: Option<Vec<u8>>,
     last_push: Instant,
     last_poll: Instant,
+    /// When sequence numbers first went missing, while any still are.
+    gap_since: Option<Instant>,
     last_observe_attempt: Option<Instant>,
     notifications: Option<Notifications>,
     reachable: bool,
+    coap: coap::Handle,
 }
 
 impl Coordinator {
@@ -363,7 +391,7 @@ impl Coordinator {
             Done::Settings(result) => match result {
                 Ok(envelope) => {
                     self.settings_known = true;
-                    self.fold(&envelope, Source::Change);
+                    self.fold(&envelope, Source::Response { paged: false });
                 }
                 Err(error) => tracing::debug!(%error, "settings read failed"),
             },
@@ -394,18 +422,11 @@ impl Coordinator {
             Err(DeviceError::Unreachable(error)) => return unreachable_verdict(&error, None),
         };
         if let Some(envelope) = &envelope {
-            let is_page = matches!(
+            let paged = matches!(
                 command,
                 ValidCommand::UpdateSession { body, .. } if body.action == Some(Action::Page)
             );
-            self.fold(
-                envelope,
-                if is_page {
-                    Source::PageResponse
-                } else {
-                    Source::Change
-                },
-            );
+            self.fold(envelope, Source::Response { paged });
         }
         let result = match command {
             ValidCommand::CreateSession(_) | ValidCommand::UpdateSession { .. } => {
@@ -481,9 +502,7 @@ impl Coordinator {
                     .party(*number)
                     .filter(|a| before.is_some_and(|b| b.session.uuid == a.session.uuid));
                 match (body.action, before, after) {
-                    (Some(Action::Page), Some(b), Some(a))
-                        if a.session.notified != b.session.notified =>
-                    {
+                    (Some(Action::Page), Some(b), Some(a)) if was_paged(&b.session, &a.session) => {
                         Some(CommandResult::Party { party: a.clone() })
                     }
                     (Some(Action::Clear | Action::Remove), Some(b), None) => {
@@ -516,7 +535,7 @@ impl Coordinator {
 
     fn on_notification(&mut self, envelope: Envelope) {
         self.last_push = Instant::now();
-        self.fold(&envelope, Source::Change);
+        self.fold(&envelope, Source::Notification);
     }
 
     fn lost_observation(&mut self) {
@@ -530,20 +549,20 @@ impl Coordinator {
         let applied = self.mirror.apply(envelope, source, now_ms() / 1000);
         self.hub.publish(applied.delta);
         match applied.resync {
-            Some(Resync::Backwards { last, got }) => {
-                // A reboot also forgets observers: register again, which resyncs too.
-                tracing::warn!(
-                    last,
-                    got,
-                    "session sequence went backwards; resynchronising"
-                );
+            Some(Resync::Backwards { last, got }) if source == Source::Snapshot => {
+                // The device restarted and forgot its observers: register again.
+                tracing::warn!(last, got, "the transmitter restarted; registering again");
                 self.observing = false;
                 self.notifications = None;
                 self.enqueue_observe();
             }
-            Some(Resync::Gap { expected, got }) => {
-                tracing::info!(expected, got, "missed a notification; resynchronising");
+            Some(Resync::Backwards { last, got }) => {
+                tracing::info!(last, got, "an old answer; checking with a snapshot");
                 self.enqueue_snapshot();
+            }
+            Some(Resync::Gap { expected, got }) => {
+                tracing::debug!(expected, got, "notifications skipped; waiting for them");
+                self.gap_since.get_or_insert_with(Instant::now);
             }
             None => {}
         }
@@ -554,6 +573,15 @@ impl Coordinator {
             return;
         }
         let now = Instant::now();
+        match (self.mirror.has_gap(), self.gap_since) {
+            (false, _) => self.gap_since = None,
+            (true, Some(since)) if now.duration_since(since) > GAP_GRACE => {
+                tracing::info!("notifications still missing; resynchronising");
+                self.gap_since = None;
+                self.enqueue_snapshot();
+            }
+            (true, _) => {}
+        }
         if self.observing && now.duration_since(self.last_push) > OBSERVE_SILENCE {
             tracing::warn!("no notification or ping for {OBSERVE_SILENCE:?}; registering again");
             self.observing = false;
@@ -601,6 +629,17 @@ impl Coordinator {
     fn update_health(&mut self, link: LinkHealth) {
         let was_reachable = self.reachable;
         self.reachable = link.reachable;
+        if link.reachable != was_reachable {
+            // While the device answers, an idle link is probed with an ETag GET:
+            // it costs what a CoAP ping costs and also reveals a reboot or a
+            // missed notification. While it is silent, pings: they do not hold
+            // the queue, so commands fail at once instead of waiting behind a probe.
+            self.coap.set_probe(if link.reachable {
+                Probe::Caller
+            } else {
+                Probe::Ping
+            });
+        }
         if link.reachable && !was_reachable && !self.observe_queued {
             // Back from silence: whatever happened meanwhile, start from a fresh registration.
             self.observing = false;

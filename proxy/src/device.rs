@@ -6,6 +6,8 @@ use shared::device::{
     SettingsUpdate, StandalonePage, UpdateSession,
 };
 use shared::protocol::ValidCommand;
+use std::time::Duration;
+
 use tokio::sync::mpsc;
 
 use crate::coap::{self, Code, ExchangeError, ExchangeId, Method, Request, Response};
@@ -187,6 +189,16 @@ impl Device {
     pub async fn get_sessions(&self, etag: Option<Vec<u8>>) -> Result<Sessions, DeviceError> {
         let mut request = Request::get("/v1/sessions");
         request.etag = etag;
+        self.sessions(request).await
+    }
+
+    /// All active sessions, giving up after `deadline` rather than the usual one.
+    pub async fn get_sessions_within(&self, deadline: Duration) -> Result<Sessions, DeviceError> {
+        self.sessions(Request::get("/v1/sessions").with_deadline(deadline))
+            .await
+    }
+
+    async fn sessions(&self, request: Request) -> Result<Sessions, DeviceError> {
         let response = self.coap.request(request).await?;
         if response.code == Code::VALID {
             return Ok(Sessions::Unchanged);

@@ -1,38 +1,51 @@
 //! The proxy's copy of the transmitter's state. Sans-IO: device envelopes in,
-//! [`MirrorDelta`]s for the tablets out, plus a verdict on whether the copy can
-//! still be trusted.
+//! [`MirrorDelta`]s for the tablets out, plus whether the copy still needs a
+//! fresh snapshot.
 //!
-//! The device numbers every session change with `globalSessionSequence`. A
-//! change envelope (notification or command response) whose sequence jumps
-//! means a notification was missed; one that goes backwards means a reboot, a
-//! wrap, or a stale datagram. Either way the mirror asks for a full snapshot
-//! and, for a backwards one, refuses to apply sessions that may be stale — a
-//! seated party must never come back from a late datagram.
+//! The device numbers every session change with `globalSessionSequence` and
+//! stamps each session with the number of its last change. Over a lossy link
+//! notifications arrive late, twice or not at all, and a retransmitted
+//! request can be answered from the device's cache with an older state. So:
+//! - each session is only ever replaced by a newer version of itself, and a
+//!   session that left the board never comes back (tombstones);
+//! - sequence numbers skipped are remembered as missing; a late notification
+//!   fills its hole, and only holes that stay open call for a snapshot;
+//! - a snapshot is the whole truth, and one whose sequence went backwards
+//!   means the device restarted (and forgot its observers).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use shared::device::{Envelope, Session};
 use shared::protocol::{DeviceInfo, Health, MirrorDelta, MirrorState, Party};
+
+/// The docs show 65535 on an old session: "sequence unknown".
+const UNKNOWN_SEQUENCE: u32 = 65_535;
+/// Uuids of sessions that left the board, remembered to refuse stale copies.
+const TOMBSTONES: usize = 4096;
+/// A hole wider than this is not waited for: a snapshot is cheaper.
+const MAX_MISSING: u32 = 256;
 
 /// Where an envelope came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     /// All active sessions (GET /v1/sessions or the Observe registration).
     Snapshot,
-    /// One change: a notification, a ping, or a command's response.
-    Change,
-    /// The response to a page command: its session was paged, even when
-    /// `notified` did not move (a second page within the same second).
-    PageResponse,
+    /// A notification or a ping.
+    Notification,
+    /// The answer to a command; `paged` when the command was a page, which
+    /// counts even when `notified` did not move (two pages in one second).
+    Response { paged: bool },
 }
 
 /// Why the mirror wants a fresh snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resync {
-    /// A change arrived with a sequence past the next one: some were missed.
+    /// Sequence numbers were skipped; wait a moment for late notifications,
+    /// then take a snapshot if [`Mirror::has_gap`] still holds.
     Gap { expected: u32, got: u32 },
-    /// The sequence went backwards: reboot, wrap, or a stale datagram. After
-    /// a snapshot this means the device restarted and forgot its observers.
+    /// The sequence went backwards. After a snapshot this means the device
+    /// restarted and forgot its observers; after a response, that the answer
+    /// may have been an old one and a snapshot should tell.
     Backwards { last: u32, got: u32 },
 }
 
@@ -47,6 +60,9 @@ pub struct Mirror {
     /// Per session uuid, the `sessionSequence` of the last page counted, so
     /// the response and the notification of one page count it once.
     counted_page: HashMap<String, Option<u32>>,
+    missing: BTreeSet<u32>,
+    tombstones: HashSet<String>,
+    tombstone_order: VecDeque<String>,
 }
 
 impl Mirror {
@@ -57,6 +73,9 @@ impl Mirror {
                 ..MirrorState::default()
             },
             counted_page: HashMap::new(),
+            missing: BTreeSet::new(),
+            tombstones: HashSet::new(),
+            tombstone_order: VecDeque::new(),
         }
     }
 
@@ -64,46 +83,64 @@ impl Mirror {
         &self.state
     }
 
+    /// Some change the device numbered has not been seen yet.
+    pub fn has_gap(&self) -> bool {
+        !self.missing.is_empty()
+    }
+
     /// Folds one envelope into the mirror. `utc_now_s` is the proxy's clock,
     /// for the device clock offset.
     pub fn apply(&mut self, envelope: &Envelope, source: Source, utc_now_s: i64) -> Applied {
         let mut delta = MirrorDelta::default();
         let mut resync = None;
-        let mut sessions_trusted = true;
-        match (
-            source,
-            self.state.global_sequence,
-            envelope.global_session_sequence,
-        ) {
-            (Source::Change, Some(last), Some(got)) if got < last => {
+        let last = self.state.global_sequence;
+        let got = envelope.global_session_sequence;
+        // Whether this envelope is at least as new as everything seen so far.
+        let mut current = true;
+        match (source, last, got) {
+            (Source::Snapshot, Some(last), Some(got)) if got < last => {
                 resync = Some(Resync::Backwards { last, got });
-                sessions_trusted = false;
             }
-            (Source::Change, Some(last), Some(got)) if got > last.wrapping_add(1) => {
-                resync = Some(Resync::Gap {
-                    expected: last + 1,
-                    got,
-                });
+            (_, Some(last), Some(got)) if got < last => {
+                current = false;
+                self.missing.remove(&got);
+                if matches!(source, Source::Response { .. }) {
+                    resync = Some(Resync::Backwards { last, got });
+                }
+            }
+            (Source::Snapshot, _, _) => {}
+            (_, Some(last), Some(got)) if got > last.saturating_add(1) => {
+                let opened = self.missing.is_empty();
+                self.missing.extend(last + 1..got);
+                if got - last > MAX_MISSING || opened {
+                    resync = Some(Resync::Gap {
+                        expected: last + 1,
+                        got,
+                    });
+                }
             }
             _ => {}
         }
-        if sessions_trusted && envelope.global_session_sequence != self.state.global_sequence {
-            delta.global_sequence = envelope.global_session_sequence;
+        if source == Source::Snapshot {
+            self.missing.clear();
         }
-        if sessions_trusted {
-            if let Some(sessions) = &envelope.sessions {
-                let paged = source == Source::PageResponse;
-                match source {
-                    Source::Snapshot => self.replace_all(sessions, &mut delta),
-                    _ => sessions
-                        .iter()
-                        .for_each(|s| self.change(s, paged, &mut delta)),
-                }
+        if current && got.is_some() && got != last {
+            delta.global_sequence = got;
+        }
+        if let Some(sessions) = &envelope.sessions {
+            match source {
+                Source::Snapshot => self.replace_all(sessions, &mut delta),
+                Source::Notification => sessions
+                    .iter()
+                    .for_each(|s| self.change(s, false, &mut delta)),
+                Source::Response { paged } => sessions
+                    .iter()
+                    .for_each(|s| self.change(s, paged, &mut delta)),
             }
-            if let Some(statistics) = envelope.statistics {
-                if statistics != self.state.statistics {
-                    delta.statistics = Some(statistics);
-                }
+        }
+        if let Some(statistics) = envelope.statistics {
+            if current && statistics != self.state.statistics {
+                delta.statistics = Some(statistics);
             }
         }
         if let Some(settings) = &envelope.settings {
@@ -122,8 +159,9 @@ impl Mirror {
                 delta.health = Some(health);
             }
         }
-        self.counted_page
-            .retain(|uuid, _| !delta.removed.contains(uuid));
+        for uuid in &delta.removed {
+            self.bury(uuid);
+        }
         self.state.apply(&delta);
         Applied { delta, resync }
     }
@@ -136,6 +174,18 @@ impl Mirror {
             self.state.apply(&delta);
         }
         delta
+    }
+
+    fn bury(&mut self, uuid: &str) {
+        self.counted_page.remove(uuid);
+        if self.tombstones.insert(uuid.to_string()) {
+            self.tombstone_order.push_back(uuid.to_string());
+            if self.tombstone_order.len() > TOMBSTONES {
+                if let Some(oldest) = self.tombstone_order.pop_front() {
+                    self.tombstones.remove(&oldest);
+                }
+            }
+        }
     }
 
     /// The party for a session, counting a page when this is a new one: the
@@ -168,7 +218,22 @@ impl Mirror {
         }
     }
 
+    /// Whether `session` is older than the copy the mirror holds.
+    fn is_older(&self, session: &Session) -> bool {
+        let known = |seq: Option<u32>| seq.filter(|s| *s != UNKNOWN_SEQUENCE);
+        let held = self
+            .state
+            .parties
+            .iter()
+            .find(|p| p.session.uuid == session.uuid)
+            .and_then(|p| known(p.session.session_sequence));
+        matches!((known(session.session_sequence), held), (Some(new), Some(old)) if new < old)
+    }
+
     fn change(&mut self, session: &Session, paged: bool, delta: &mut MirrorDelta) {
+        if self.tombstones.contains(&session.uuid) || self.is_older(session) {
+            return;
+        }
         if !session.is_active() {
             if self
                 .state
@@ -177,6 +242,8 @@ impl Mirror {
                 .any(|p| p.session.uuid == session.uuid)
             {
                 delta.removed.push(session.uuid.clone());
+            } else {
+                self.bury(&session.uuid);
             }
             return;
         }
@@ -273,8 +340,16 @@ mod tests {
     #[test]
     fn consecutive_changes_apply_without_resync() {
         let mut m = mirror();
-        m.apply(&change(1, vec![session(7, "a", None)]), Source::Change, 0);
-        let applied = m.apply(&change(2, vec![session(3, "b", None)]), Source::Change, 0);
+        m.apply(
+            &change(1, vec![session(7, "a", None)]),
+            Source::Notification,
+            0,
+        );
+        let applied = m.apply(
+            &change(2, vec![session(3, "b", None)]),
+            Source::Notification,
+            0,
+        );
         assert_eq!(applied.resync, None);
         assert_eq!(applied.delta.global_sequence, Some(2));
         assert_eq!(numbers(&m), [3, 7]);
@@ -283,8 +358,16 @@ mod tests {
     #[test]
     fn a_gap_applies_and_asks_for_a_snapshot() {
         let mut m = mirror();
-        m.apply(&change(1, vec![session(7, "a", None)]), Source::Change, 0);
-        let applied = m.apply(&change(4, vec![session(3, "b", None)]), Source::Change, 0);
+        m.apply(
+            &change(1, vec![session(7, "a", None)]),
+            Source::Notification,
+            0,
+        );
+        let applied = m.apply(
+            &change(4, vec![session(3, "b", None)]),
+            Source::Notification,
+            0,
+        );
         assert_eq!(
             applied.resync,
             Some(Resync::Gap {
@@ -300,11 +383,19 @@ mod tests {
         let mut m = mirror();
         let mut seated = session(7, "a", None);
         seated.state = Some(SessionState::Cleared);
-        m.apply(&change(5, vec![session(7, "a", None)]), Source::Change, 0);
-        m.apply(&change(6, vec![seated]), Source::Change, 0);
+        m.apply(
+            &change(5, vec![session(7, "a", None)]),
+            Source::Notification,
+            0,
+        );
+        m.apply(&change(6, vec![seated]), Source::Notification, 0);
         assert!(numbers(&m).is_empty());
-        let applied = m.apply(&change(5, vec![session(7, "a", None)]), Source::Change, 0);
-        assert_eq!(applied.resync, Some(Resync::Backwards { last: 6, got: 5 }));
+        let applied = m.apply(
+            &change(5, vec![session(7, "a", None)]),
+            Source::Notification,
+            0,
+        );
+        assert_eq!(applied.resync, None);
         assert!(applied.delta.upserted.is_empty());
         assert!(numbers(&m).is_empty());
     }
@@ -314,7 +405,7 @@ mod tests {
         let mut m = mirror();
         m.apply(
             &change(40, vec![session(1, "a", None), session(2, "b", None)]),
-            Source::Change,
+            Source::Notification,
             0,
         );
         let applied = m.apply(&change(3, vec![session(2, "c", None)]), Source::Snapshot, 0);
@@ -327,28 +418,32 @@ mod tests {
     #[test]
     fn every_move_of_notified_counts_one_page() {
         let mut m = mirror();
-        m.apply(&change(1, vec![session(4, "a", None)]), Source::Change, 0);
+        m.apply(
+            &change(1, vec![session(4, "a", None)]),
+            Source::Notification,
+            0,
+        );
         m.apply(
             &change(2, vec![session(4, "a", Some(60))]),
-            Source::Change,
+            Source::Notification,
             0,
         );
         // The same page seen twice (response, then notification) counts once.
         m.apply(
             &change(2, vec![session(4, "a", Some(60))]),
-            Source::Change,
+            Source::Notification,
             0,
         );
         m.apply(
             &change(3, vec![session(4, "a", Some(90))]),
-            Source::Change,
+            Source::Notification,
             0,
         );
         assert_eq!(m.state().party(4).unwrap().page_count, 2);
         // A party first seen already paged has been paged at least once.
         m.apply(
             &change(4, vec![session(5, "b", Some(10))]),
-            Source::Change,
+            Source::Notification,
             0,
         );
         assert_eq!(m.state().party(5).unwrap().page_count, 1);
@@ -362,25 +457,33 @@ mod tests {
             s.session_sequence = Some(seq);
             change(seq, vec![s])
         };
-        m.apply(&with_seq(1, None), Source::Change, 0);
+        m.apply(&with_seq(1, None), Source::Notification, 0);
         // First page: the notification arrives before the response.
-        m.apply(&with_seq(2, Some(60)), Source::Change, 0);
-        m.apply(&with_seq(2, Some(60)), Source::PageResponse, 0);
+        m.apply(&with_seq(2, Some(60)), Source::Notification, 0);
+        m.apply(&with_seq(2, Some(60)), Source::Response { paged: true }, 0);
         assert_eq!(m.state().party(4).unwrap().page_count, 1);
         // Second page within the same second: `notified` does not move.
-        m.apply(&with_seq(3, Some(60)), Source::PageResponse, 0);
-        m.apply(&with_seq(3, Some(60)), Source::Change, 0);
+        m.apply(&with_seq(3, Some(60)), Source::Response { paged: true }, 0);
+        m.apply(&with_seq(3, Some(60)), Source::Notification, 0);
         assert_eq!(m.state().party(4).unwrap().page_count, 2);
         // A label change on a paged party is no page.
-        m.apply(&with_seq(4, Some(60)), Source::Change, 0);
+        m.apply(&with_seq(4, Some(60)), Source::Notification, 0);
         assert_eq!(m.state().party(4).unwrap().page_count, 2);
     }
 
     #[test]
     fn a_new_party_on_a_reused_pager_replaces_the_old_one() {
         let mut m = mirror();
-        m.apply(&change(1, vec![session(4, "a", None)]), Source::Change, 0);
-        let applied = m.apply(&change(2, vec![session(4, "b", None)]), Source::Change, 0);
+        m.apply(
+            &change(1, vec![session(4, "a", None)]),
+            Source::Notification,
+            0,
+        );
+        let applied = m.apply(
+            &change(2, vec![session(4, "b", None)]),
+            Source::Notification,
+            0,
+        );
         assert_eq!(applied.delta.removed, ["a"]);
         assert_eq!(m.state().parties.len(), 1);
     }
@@ -391,7 +494,7 @@ mod tests {
         let mut env = change(1, vec![]);
         env.timestamp = Some(t(0));
         env.firmware_version = Some("8.4.100.43".into());
-        let first = m.apply(&env, Source::Change, t(0).seconds() - 3600);
+        let first = m.apply(&env, Source::Notification, t(0).seconds() - 3600);
         assert_eq!(
             first.delta.health.unwrap().device_clock_offset_s,
             Some(3600)
@@ -400,7 +503,7 @@ mod tests {
             first.delta.device.unwrap().firmware_version.as_deref(),
             Some("8.4.100.43")
         );
-        let again = m.apply(&env, Source::Change, t(0).seconds() - 3601);
+        let again = m.apply(&env, Source::Notification, t(0).seconds() - 3601);
         assert!(again.delta.is_empty(), "{:?}", again.delta);
     }
 

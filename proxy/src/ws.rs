@@ -61,7 +61,21 @@ where
                 }
             }
         }
+        // Biased, updates first: the coordinator publishes a change before it
+        // sends the verdict, so a tablet sees the new row before the ✓.
         tokio::select! {
+            biased;
+            update = updates.recv() => match update {
+                Ok(text) => outbox.push(text),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "a slow tablet is resent a snapshot");
+                    outbox.push(tablets.hub.snapshot());
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            Some((op, verdict)) = replies.recv() => {
+                outbox.push(encode(&ServerMsg::Reply { op, verdict }));
+            }
             frame = frames.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     if let Some(answer) = take_command(&text, &tablets, &reply_tx).await {
@@ -86,17 +100,6 @@ where
                     return;
                 }
                 None | Some(Err(_)) => return,
-            },
-            Some((op, verdict)) = replies.recv() => {
-                outbox.push(encode(&ServerMsg::Reply { op, verdict }));
-            }
-            update = updates.recv() => match update {
-                Ok(text) => outbox.push(text),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, "a slow tablet is resent a snapshot");
-                    outbox.push(tablets.hub.snapshot());
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
             },
         }
     }

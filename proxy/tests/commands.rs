@@ -9,7 +9,7 @@ use proxy::coap::{Config, Driver};
 use proxy::device::Device;
 use shared::device::{ClearType, CreateSession, PageMode, SessionState};
 use shared::protocol::{Command, CommandResult, Verdict};
-use support::{board, start_coaster, until_live, Tablet};
+use support::{board, device_board, start_coaster, until_live, Tablet};
 
 fn create(number: i64, label: &str, party_size: i64, goal: i64) -> Command {
     Command::CreateSession {
@@ -48,7 +48,10 @@ async fn every_command_reaches_the_simulator_and_comes_back_as_a_verdict() {
     match tablet.run(create(12, "Bo", 2, 300)).await {
         Verdict::Invalid { code, message } => {
             assert_eq!(code, "number_in_use");
-            assert!(message.contains("Pager 12 is already with a party (Ana)"), "{message}");
+            assert!(
+                message.contains("Pager 12 is already with a party (Ana)"),
+                "{message}"
+            );
             assert!(message.contains("Pager 1 is free"), "{message}");
         }
         other => panic!("a second create on pager 12 was not refused: {other:?}"),
@@ -85,7 +88,10 @@ async fn every_command_reaches_the_simulator_and_comes_back_as_a_verdict() {
             })
             .await,
     );
-    assert_eq!(again.page_count, 2, "the second page within a second counts");
+    assert_eq!(
+        again.page_count, 2,
+        "the second page within a second counts"
+    );
     let pages = sim.pages();
     assert_eq!(
         pages.iter().map(|p| (p.number, p.mode)).collect::<Vec<_>>(),
@@ -106,7 +112,10 @@ async fn every_command_reaches_the_simulator_and_comes_back_as_a_verdict() {
     ));
     let history = sim.state().history;
     assert_eq!(
-        history.iter().map(|h| (h.session.number, h.clear_type)).collect::<Vec<_>>(),
+        history
+            .iter()
+            .map(|h| (h.session.number, h.clear_type))
+            .collect::<Vec<_>>(),
         [(12, ClearType::Stop), (13, ClearType::Removed)]
     );
 
@@ -156,7 +165,12 @@ async fn every_command_reaches_the_simulator_and_comes_back_as_a_verdict() {
         .is_acknowledged());
     let last = sim.pages().pop().unwrap();
     assert_eq!(
-        (last.number, last.mode, last.message.as_deref(), last.system_id),
+        (
+            last.number,
+            last.mode,
+            last.message.as_deref(),
+            last.system_id
+        ),
         (99, PageMode::Vibe1, Some("Kitchen"), 3)
     );
     match tablet
@@ -172,7 +186,11 @@ async fn every_command_reaches_the_simulator_and_comes_back_as_a_verdict() {
             result: CommandResult::Settings { settings },
         } => {
             assert_eq!(
-                (settings.system_id, settings.default_target_goal, settings.statistics_clear_mark),
+                (
+                    settings.system_id,
+                    settings.default_target_goal,
+                    settings.statistics_clear_mark
+                ),
                 (5, 420, 3)
             );
         }
@@ -192,7 +210,10 @@ async fn every_command_reaches_the_simulator_and_comes_back_as_a_verdict() {
     for n in [1, 2, 3] {
         party_of(tablet.run(create(n, "x", 1, 60)).await);
     }
-    assert!(tablet.run(Command::ClearAllSessions).await.is_acknowledged());
+    assert!(tablet
+        .run(Command::ClearAllSessions)
+        .await
+        .is_acknowledged());
     assert!(sim.state().active.is_empty());
     assert!(tablet.run(Command::ClearStatistics).await.is_acknowledged());
     assert_eq!(sim.state().statistics, Default::default());
@@ -215,7 +236,8 @@ async fn tablets_see_each_other_and_changes_made_directly_on_the_device() {
     until_live(&mut a).await;
 
     party_of(a.run(create(7, "Dee", 3, 300)).await);
-    b.wait_until(Duration::from_secs(5), |s| s.party(7).is_some()).await;
+    b.wait_until(Duration::from_secs(5), |s| s.party(7).is_some())
+        .await;
     party_of(
         b.run(Command::PageSession {
             number: 7,
@@ -247,8 +269,8 @@ async fn tablets_see_each_other_and_changes_made_directly_on_the_device() {
             .await;
     }
     let device = coaster.simulator.as_ref().unwrap().state();
-    assert_eq!(board(&a.state), device.active);
-    assert_eq!(board(&b.state), device.active);
+    assert_eq!(board(&a.state), device_board(&device));
+    assert_eq!(board(&b.state), device_board(&device));
     assert_eq!(a.state.statistics, device.statistics);
     other.shutdown().await;
     coaster.shutdown().await;

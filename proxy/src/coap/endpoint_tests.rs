@@ -318,6 +318,34 @@ fn block2_bodies_are_reassembled_and_restarted_when_the_etag_changes() {
 }
 
 #[test]
+fn each_block_of_a_long_body_gets_its_own_deadline() {
+    // Ten blocks, each answered 6 s after it was asked for: far past one 8 s
+    // deadline in all, but never past it for any single block.
+    let mut h = Harness::new(Config::default());
+    let id = h.ep.submit(Request::get("/v1/sessions"), h.t0);
+    let mut req = h.sent().remove(0);
+    for num in 0..10u32 {
+        let at = h.at(6.0 * f64::from(num + 1));
+        h.ep.handle_timeout(at);
+        assert!(h.events().is_empty(), "gave up at block {num}");
+        // Meanwhile only retransmissions of this block's request went out.
+        assert!(h
+            .sent()
+            .iter()
+            .all(|p| p.header.message_id == req.header.message_id));
+        let mut block = ack_to(&req, Code::CONTENT, &[b'a' + num as u8; 16]);
+        block.add_option(CoapOption::Block2, Block::new(num, num < 9, 0).encode());
+        h.receive(&block, at);
+        if num < 9 {
+            req = h.sent().remove(0);
+            assert_eq!(block2(&req).map(|b| b.num), Some(num + 1));
+        }
+    }
+    let (done, body) = ok(h.events()).remove(0);
+    assert_eq!((done, body.len()), (id, 160));
+}
+
+#[test]
 fn datagrams_from_other_addresses_are_ignored() {
     let mut h = Harness::new(Config::default());
     h.ep.submit(Request::get("/v1/settings"), h.t0);

@@ -19,6 +19,9 @@ pub struct Request {
     pub json: Option<Vec<u8>>,
     /// For a conditional GET: the device answers 2.03 with no body when it still matches.
     pub etag: Option<Vec<u8>>,
+    /// Overrides the configured exchange deadline, for a quick check that
+    /// must not keep a host waiting as long as a command may.
+    pub deadline: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +45,7 @@ impl Request {
             query: Vec::new(),
             json: None,
             etag: None,
+            deadline: None,
         }
     }
 
@@ -61,6 +65,11 @@ impl Request {
 
     pub fn with_etag(mut self, etag: Vec<u8>) -> Self {
         self.etag = Some(etag);
+        self
+    }
+
+    pub fn with_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 }

@@ -110,18 +110,30 @@ impl Tablet {
 
     /// Reads messages until `done` holds for the mirror, or panics after `within`.
     pub async fn wait_until(&mut self, within: Duration, done: impl Fn(&MirrorState) -> bool) {
-        let deadline = tokio::time::Instant::now() + within;
-        while !done(&self.state) {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            assert!(!left.is_zero(), "{}: condition not met within {within:?}; state {:#?}", self.name, self.state.health);
-            let _ = tokio::time::timeout(left, self.next_message()).await;
+        if !self.try_wait_until(within, done).await {
+            panic!(
+                "{}: condition not met within {within:?}; health {:#?}",
+                self.name, self.state.health
+            );
         }
     }
 
-    /// Reads whatever arrives for a moment (to settle deltas).
-    pub async fn drain_for(&mut self, period: Duration) {
-        let deadline = tokio::time::Instant::now() + period;
-        while let Ok(_) = tokio::time::timeout_at(deadline, self.next_message()).await {}
+    /// Reads messages until `done` holds for the mirror; false after `within`.
+    pub async fn try_wait_until(
+        &mut self,
+        within: Duration,
+        done: impl Fn(&MirrorState) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while !done(&self.state) {
+            if tokio::time::timeout_at(deadline, self.next_message())
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -163,7 +175,14 @@ pub async fn until_live(tablet: &mut Tablet) {
         .await;
 }
 
-/// The device's active sessions as the tablet shows them.
+/// The active sessions as the tablet shows them, by pager number.
 pub fn board(state: &MirrorState) -> Vec<shared::device::Session> {
     state.parties.iter().map(|p| p.session.clone()).collect()
+}
+
+/// The device's active sessions, by pager number as a board lists them.
+pub fn device_board(device: &simulator::model::DeviceState) -> Vec<shared::device::Session> {
+    let mut sessions = device.active.clone();
+    sessions.sort_by_key(|s| s.number);
+    sessions
 }

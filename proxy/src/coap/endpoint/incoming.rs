@@ -194,7 +194,16 @@ impl Endpoint {
                     now,
                 );
             }
-            Step::Fetch(next) => self.resend(exchange, Some(next), now),
+            Step::Fetch(next) => {
+                // Each block is its own round trip: progress earns a fresh
+                // deadline, or a long list could never arrive over a lossy link.
+                exchange.deadline = now
+                    + exchange
+                        .request
+                        .deadline
+                        .unwrap_or(self.config.exchange_deadline);
+                self.resend(exchange, Some(next), now)
+            }
             Step::Restart if exchange.block_restarts < MAX_BLOCK_RESTARTS => {
                 exchange.block_restarts += 1;
                 self.resend(exchange, None, now);

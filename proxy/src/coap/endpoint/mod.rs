@@ -268,10 +268,10 @@ impl Endpoint {
         Exchange {
             id,
             purpose,
+            deadline: now + request.deadline.unwrap_or(self.config.exchange_deadline),
             request,
             observe,
             token: self.token(),
-            deadline: now + self.config.exchange_deadline,
             transmissions: 0,
             block_restarts: 0,
             reassembly: Default::default(),
