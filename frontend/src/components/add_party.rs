@@ -93,6 +93,8 @@ pub fn PartyFields(
 #[component]
 pub fn AddParty(state: State) -> impl IntoView {
     let actions = use_actions();
+    // The last add's ✓ belongs to the last dialog, not this one.
+    actions.dismiss(Target::AddParty);
     let free = move || state.mirror.with(|m| m.lowest_free_number());
     let entry = RwSignal::new(Keypad::prefilled(free()));
     let name = RwSignal::new(String::new());

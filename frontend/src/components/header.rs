@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::actions::use_actions;
-use crate::store::{State, View};
+use crate::store::{Link, State, View};
 use crate::timing;
 
 /// Transmitter status, today's numbers, the device clock and the views.
@@ -9,6 +9,10 @@ use crate::timing;
 pub fn Header(state: State) -> impl IntoView {
     let actions = use_actions();
     let status = move || {
+        // A stale mirror says nothing about the transmitter now.
+        if state.link.get() != Link::Live {
+            return ("No connection", "st-bad");
+        }
         state.mirror.with(|m| {
             if !m.health.reachable {
                 ("Unreachable", "st-bad")

@@ -38,7 +38,7 @@ pub fn History(state: State) -> impl IntoView {
                     <tr>
                         <td class="num-cell">{s.number}</td>
                         <td>{s.label.unwrap_or_default()}</td>
-                        <td>{s.party_size.map(|n| n.to_string()).unwrap_or_default()}</td>
+                        <td>{s.party_size.map_or_else(|| "—".to_string(), |n| n.to_string())}</td>
                         <td>{left}</td>
                         <td>{waited}</td>
                         <td>{to_page}</td>
