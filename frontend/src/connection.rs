@@ -181,6 +181,8 @@ fn acknowledged(store: Store, target: Target, command: &Command, result: Command
             store.history.set(Some(entries));
         }
         CommandResult::Settings { settings } => {
+            // What the device just answered; the next snapshot or delta
+            // replaces it like any other mirror field.
             store.mirror.update(|m| m.settings = Some(settings));
         }
         CommandResult::Party { .. } | CommandResult::Statistics { .. } | CommandResult::Done => {}
