@@ -4,18 +4,21 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use shared::protocol::{DeviceInfo, MirrorState};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::assets::Assets;
+use crate::auth::Access;
 use crate::coap::{self, Driver};
 use crate::coordinator;
 use crate::device::Device;
 use crate::http::{self, Site};
 use crate::hub::Hub;
+use crate::tls;
 use crate::ws::Tablets;
 
 pub struct Options {
@@ -25,11 +28,55 @@ pub struct Options {
     pub dist: PathBuf,
     /// CoAP timing; the RFC 7252 defaults unless a test shrinks them.
     pub coap: coap::Config,
+    pub tls: Tls,
+    /// The venue PIN; `None` lets every tablet in.
+    pub pin: Option<String>,
+    /// Where the local CA and tablets' tokens are kept.
+    pub data_dir: PathBuf,
+}
+
+/// How tablets reach Coaster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain HTTP: only allowed when listening on loopback (development).
+    Off,
+    /// A certificate signed by Coaster's own CA, kept in the data directory.
+    LocalAuthority,
+    /// The venue's own certificate and key.
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+impl Options {
+    /// Options for tests and tools: loopback, plain HTTP, no PIN.
+    pub fn local(device: Option<SocketAddr>, dist: PathBuf) -> Self {
+        Options {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            device,
+            dist,
+            coap: coap::Config::default(),
+            tls: Tls::Off,
+            pin: None,
+            data_dir: std::env::temp_dir().join("coaster-data"),
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/coaster`, else `~/.local/share/coaster`.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("coaster")
 }
 
 pub struct Running {
     /// Where tablets connect.
     pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// The local CA's certificate, when Coaster made its own.
+    pub ca_pem: Option<String>,
     /// Where the proxy sends CoAP.
     pub device_addr: SocketAddr,
     pub hub: Hub,
@@ -61,6 +108,47 @@ pub fn resolve_device(text: &str) -> Result<SocketAddr, String> {
 }
 
 pub async fn start(options: Options) -> std::io::Result<Running> {
+    if options.tls == Tls::Off && !options.listen.ip().is_loopback() {
+        return Err(std::io::Error::other(format!(
+            "plain HTTP is only for loopback; {} needs TLS (drop --no-tls, or give --tls-cert and --tls-key)",
+            options.listen
+        )));
+    }
+    let identity = match &options.tls {
+        Tls::Off => None,
+        Tls::Files { cert, key } => Some(tls::file_identity(cert, key)?),
+        Tls::LocalAuthority => {
+            let (names, addresses) = tls::box_names();
+            Some(tls::local_identity(
+                &options.data_dir.join("tls"),
+                &names,
+                &addresses,
+            )?)
+        }
+    };
+    let acceptor = identity
+        .as_ref()
+        .map(tls::server_config)
+        .transpose()?
+        .map(tokio_rustls::TlsAcceptor::from);
+    let assets = Assets::load(&options.dist)?;
+    if assets.is_empty() {
+        tracing::warn!(dist = %options.dist.display(), "no built dashboard found; tablets will see how to build it");
+    }
+    let token_file = options
+        .pin
+        .as_deref()
+        .map(|pin| token_file(&options.data_dir, pin));
+    let tokens = token_file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
+        .unwrap_or_default();
+    if let Some(file) = &token_file {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
     let simulator = match options.device {
         Some(_) => None,
         None => Some(
@@ -93,12 +181,16 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
     let listener = TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
     let site = Arc::new(Site {
-        dist: options.dist,
+        assets,
         tablets: Arc::new(Tablets {
             hub: hub.clone(),
             jobs,
             simulated: simulator.is_some(),
         }),
+        access: Mutex::new(Access::new(options.pin, tokens)),
+        token_file,
+        ca_pem: identity.as_ref().and_then(|i| i.ca_pem.clone()),
+        tls: acceptor,
     });
     let tasks = vec![
         tokio::spawn(coordinator::run(
@@ -109,10 +201,12 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             jobs_rx,
             shutdown_rx.clone(),
         )),
-        tokio::spawn(http::run(listener, site, shutdown_rx)),
+        tokio::spawn(http::run(listener, site.clone(), shutdown_rx)),
     ];
     Ok(Running {
         addr,
+        scheme: if site.tls.is_some() { "https" } else { "http" },
+        ca_pem: site.ca_pem.clone(),
         device_addr,
         hub,
         simulator,
@@ -151,4 +245,13 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+/// Tokens are kept per PIN: changing the PIN signs every tablet out.
+fn token_file(data_dir: &std::path::Path, pin: &str) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    // Not a secret, only a name that changes with the PIN.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    pin.hash(&mut hasher);
+    data_dir.join(format!("tokens-{:016x}", hasher.finish()))
 }

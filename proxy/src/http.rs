@@ -1,27 +1,41 @@
-//! The one port tablets talk to: the built app (dist/) over HTTP/1.1 and the
-//! WebSocket at `/ws`. A listener task accepts connections and spawns one
-//! handler task each; shutdown arrives on a watch channel.
+//! The one port tablets talk to: the built app, the venue-PIN login, the
+//! local CA for download, and the WebSocket at `/ws` — over TLS except on
+//! loopback. A listener task accepts connections and spawns one handler task
+//! each; shutdown arrives on a watch channel.
 
-use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::assets::{Assets, Encoding};
+use crate::auth::{new_token, Access, Login};
 use crate::ws::{self, Tablets};
 
 const MAX_HEAD_BYTES: usize = 16 * 1024;
+const MAX_BODY_BYTES: usize = 1024;
 /// An idle keep-alive connection is closed after this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A TLS handshake that takes longer than this is abandoned.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Site {
-    pub dist: PathBuf,
+    pub assets: Assets,
     pub tablets: Arc<Tablets>,
+    pub access: Mutex<Access>,
+    /// Where granted tokens are kept across restarts, if anywhere.
+    pub token_file: Option<std::path::PathBuf>,
+    /// The local CA's certificate, offered at `/ca.crt` when Coaster made it.
+    pub ca_pem: Option<String>,
+    pub tls: Option<TlsAcceptor>,
 }
 
 pub async fn run(listener: TcpListener, site: Arc<Site>, mut shutdown: watch::Receiver<bool>) {
@@ -32,7 +46,17 @@ pub async fn run(listener: TcpListener, site: Arc<Site>, mut shutdown: watch::Re
                     let _ = stream.set_nodelay(true);
                     let site = site.clone();
                     tokio::spawn(async move {
-                        if let Err(error) = handle(stream, site).await {
+                        let result = match &site.tls {
+                            Some(acceptor) => {
+                                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                    Ok(Ok(tls)) => handle(tls, peer, site.clone()).await,
+                                    Ok(Err(error)) => Err(error),
+                                    Err(_) => Ok(()),
+                                }
+                            }
+                            None => handle(stream, peer, site.clone()).await,
+                        };
+                        if let Err(error) = result {
                             tracing::debug!(%peer, %error, "connection ended");
                         }
                     });
@@ -48,52 +72,94 @@ pub async fn run(listener: TcpListener, site: Arc<Site>, mut shutdown: watch::Re
     }
 }
 
+#[derive(Default)]
 struct Request {
     method: String,
     path: String,
+    upgrade_websocket: bool,
     websocket_key: Option<String>,
     close: bool,
+    origin: Option<String>,
+    host: Option<String>,
+    accept_encoding: Option<String>,
+    authorization: Option<String>,
+    content_length: usize,
+    /// Bytes after the head that belong to the body.
+    body: Vec<u8>,
 }
 
-async fn handle<S>(mut stream: S, site: Arc<Site>) -> std::io::Result<()>
+impl Request {
+    fn query(&self, name: &str) -> Option<&str> {
+        let (_, query) = self.path.split_once('?')?;
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    fn route(&self) -> &str {
+        self.path.split(['?', '#']).next().unwrap_or("/")
+    }
+
+    fn token(&self) -> Option<&str> {
+        self.authorization
+            .as_deref()
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .or_else(|| self.query("token"))
+    }
+}
+
+struct Reply {
+    status: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    fn new(status: &'static str, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        Reply {
+            status,
+            content_type,
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn json(status: &'static str, value: serde_json::Value) -> Self {
+        let mut reply = Reply::new(status, "application/json", value.to_string());
+        reply.headers.push(("Cache-Control", "no-store".into()));
+        reply
+    }
+}
+
+async fn handle<S>(mut stream: S, peer: SocketAddr, site: Arc<Site>) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buffer = Vec::with_capacity(1024);
     loop {
-        let request =
-            match tokio::time::timeout(IDLE_TIMEOUT, read_head(&mut stream, &mut buffer)).await {
-                Ok(Ok(Some(request))) => request,
-                Ok(Ok(None)) | Err(_) => return Ok(()),
-                Ok(Err(error)) => {
-                    respond(
-                        &mut stream,
-                        "400 Bad Request",
-                        "text/plain",
-                        b"bad request",
-                        &[],
-                        false,
-                    )
-                    .await?;
-                    return Err(error);
-                }
-            };
-        if request.path == "/ws" {
-            let Some(key) = request.websocket_key else {
-                respond(
-                    &mut stream,
-                    "426 Upgrade Required",
-                    "text/plain",
-                    b"WebSocket only",
-                    &[],
-                    false,
-                )
-                .await?;
-                return Ok(());
-            };
-            let accept = derive_accept_key(key.as_bytes());
+        let request = match tokio::time::timeout(
+            IDLE_TIMEOUT,
+            read_request(&mut stream, &mut buffer),
+        )
+        .await
+        {
+            Ok(Ok(Some(request))) => request,
+            Ok(Ok(None)) | Err(_) => return Ok(()),
+            Ok(Err(error)) => {
+                let reply = Reply::new("400 Bad Request", "text/plain", "bad request");
+                write_reply(&mut stream, reply, false).await?;
+                return Err(error);
+            }
+        };
+        if request.route() == "/ws" {
+            if let Some(refusal) = refuse_websocket(&request, &site) {
+                return write_reply(&mut stream, refusal, false).await;
+            }
+            let key = request.websocket_key.as_deref().unwrap_or_default();
             let head = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                derive_accept_key(key.as_bytes())
             );
             stream.write_all(head.as_bytes()).await?;
             let ws =
@@ -101,47 +167,210 @@ where
             ws::serve(ws, site.tablets.clone()).await;
             return Ok(());
         }
-        serve_file(&mut stream, &site.dist, &request).await?;
+        let head_only = request.method == "HEAD";
+        let reply = respond(&request, peer.ip(), &site);
+        write_reply(&mut stream, reply, head_only).await?;
         if request.close {
             return Ok(());
         }
     }
 }
 
-/// Reads one request head; `None` when the peer closed cleanly between requests.
-async fn read_head<S: AsyncRead + Unpin>(
+/// Why a WebSocket upgrade is refused, if it is.
+fn refuse_websocket(request: &Request, site: &Site) -> Option<Reply> {
+    if !request.upgrade_websocket || request.websocket_key.is_none() {
+        return Some(Reply::new(
+            "426 Upgrade Required",
+            "text/plain",
+            "WebSocket only",
+        ));
+    }
+    // A browser always names the page's origin; a page from anywhere else
+    // must not drive this stand's pagers with a tablet's token.
+    if let (Some(origin), Some(host)) = (&request.origin, &request.host) {
+        let scheme = if site.tls.is_some() { "https" } else { "http" };
+        if !origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")) {
+            tracing::warn!(%origin, "refused a WebSocket from a foreign origin");
+            return Some(Reply::new("403 Forbidden", "text/plain", "foreign origin"));
+        }
+    }
+    if !site
+        .access
+        .lock()
+        .expect("access lock")
+        .admits(request.token())
+    {
+        return Some(Reply::new(
+            "401 Unauthorized",
+            "text/plain",
+            "venue PIN required",
+        ));
+    }
+    None
+}
+
+fn respond(request: &Request, from: IpAddr, site: &Site) -> Reply {
+    match (request.method.as_str(), request.route()) {
+        ("POST", "/api/login") => login(request, from, site),
+        ("GET" | "HEAD", "/api/session") => {
+            let access = site.access.lock().expect("access lock");
+            let pin_required = access.pin_required();
+            if access.admits(request.token()) {
+                Reply::json(
+                    "200 OK",
+                    serde_json::json!({ "pin_required": pin_required }),
+                )
+            } else {
+                Reply::json(
+                    "401 Unauthorized",
+                    serde_json::json!({ "pin_required": true }),
+                )
+            }
+        }
+        ("GET" | "HEAD", "/ca.crt") => match &site.ca_pem {
+            Some(pem) => {
+                let mut reply = Reply::new("200 OK", "application/x-x509-ca-cert", pem.clone());
+                reply.headers.push((
+                    "Content-Disposition",
+                    "attachment; filename=\"coaster-ca.crt\"".into(),
+                ));
+                reply
+            }
+            None => Reply::new(
+                "404 Not Found",
+                "text/plain",
+                "this Coaster uses the venue's own certificate",
+            ),
+        },
+        ("GET" | "HEAD", "/ca") => Reply::new(
+            "200 OK",
+            "text/html; charset=utf-8",
+            ca_page(site.ca_pem.is_some()),
+        ),
+        ("GET" | "HEAD", _) => static_file(request, site),
+        _ => Reply::new("405 Method Not Allowed", "text/plain", "method not allowed"),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    pin: String,
+}
+
+fn login(request: &Request, from: IpAddr, site: &Site) -> Reply {
+    let Ok(body) = serde_json::from_slice::<LoginBody>(&request.body) else {
+        return Reply::json(
+            "400 Bad Request",
+            serde_json::json!({ "error": "bad_request", "message": "Send {\"pin\": \"…\"}." }),
+        );
+    };
+    let outcome = site.access.lock().expect("access lock").login(
+        from,
+        &body.pin,
+        new_token(),
+        std::time::Instant::now(),
+    );
+    match outcome {
+        Login::Granted { token } => {
+            if let Some(file) = &site.token_file {
+                if let Err(error) = append_line(file, &token) {
+                    tracing::warn!(%error, "could not keep the tablet's token across restarts");
+                }
+            }
+            Reply::json("200 OK", serde_json::json!({ "token": token }))
+        }
+        Login::WrongPin { tries_left } => {
+            tracing::warn!(%from, tries_left, "wrong venue PIN");
+            Reply::json(
+                "401 Unauthorized",
+                serde_json::json!({ "error": "wrong_pin", "message": "That PIN is not right.", "tries_left": tries_left }),
+            )
+        }
+        Login::LockedOut { retry_after } => {
+            let seconds = retry_after.as_secs().max(1);
+            let mut reply = Reply::json(
+                "429 Too Many Requests",
+                serde_json::json!({ "error": "locked_out", "message": format!("Too many wrong PINs. Try again in {seconds} s."), "retry_after_s": seconds }),
+            );
+            reply.headers.push(("Retry-After", seconds.to_string()));
+            reply
+        }
+    }
+}
+
+fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(file, "{line}")
+}
+
+fn static_file(request: &Request, site: &Site) -> Reply {
+    if let Some(asset) = site.assets.get(&request.path) {
+        let (body, encoding) =
+            asset.encoded(Encoding::preferred(request.accept_encoding.as_deref()));
+        let mut reply = Reply::new("200 OK", asset.content_type, body.to_vec());
+        reply
+            .headers
+            .push(("Cache-Control", asset.cache_control.into()));
+        reply.headers.push(("Vary", "Accept-Encoding".into()));
+        if let Some(encoding) = encoding {
+            reply.headers.push(("Content-Encoding", encoding.into()));
+        }
+        return reply;
+    }
+    if site.assets.is_empty() && request.route() == "/" {
+        let page = format!(
+            "<!doctype html><title>Coaster</title><h1>The dashboard is not built</h1><p>Nothing was found in {}. Start Coaster with <code>scripts/run.sh</code>, which builds it, or build it with <code>trunk build --release</code>.</p>",
+            site.assets.dir.display()
+        );
+        return Reply::new("503 Service Unavailable", "text/html; charset=utf-8", page);
+    }
+    Reply::new("404 Not Found", "text/plain", "not found")
+}
+
+fn ca_page(have_ca: bool) -> String {
+    let body = if have_ca {
+        r#"<p>Coaster made its own certificate authority so tablets can reach it over HTTPS on this network. Install it once on each tablet:</p>
+<h2>iPad / iPhone</h2><ol><li>Open this page in <b>Safari</b> and tap <a href="/ca.crt">Download the Coaster certificate</a>; allow the download.</li><li>Settings → <b>Profile Downloaded</b> → Install (enter the device passcode).</li><li>Settings → General → About → <b>Certificate Trust Settings</b> → turn on full trust for “Coaster local certificate authority”.</li><li>Open Coaster again and add it to the Home Screen (Share → Add to Home Screen).</li></ol>
+<h2>Android</h2><ol><li>Tap <a href="/ca.crt">Download the Coaster certificate</a>.</li><li>Settings → Security → Encryption &amp; credentials → <b>Install a certificate</b> → CA certificate → choose coaster-ca.crt.</li><li>Open Coaster in Chrome and choose <b>Install app</b> from the menu.</li></ol>"#
+    } else {
+        "<p>This Coaster uses the venue's own certificate; there is nothing to install.</p>"
+    };
+    format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Coaster — trust this stand</title><style>body{{font:18px/1.5 system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}}a{{font-weight:bold}}</style><h1>Trust this Coaster</h1>{body}<p><a href=\"/\">Back to the board</a></p></html>"
+    )
+}
+
+/// Reads one request head (and a small body); `None` when the peer closed
+/// cleanly between requests.
+async fn read_request<S: AsyncRead + Unpin>(
     stream: &mut S,
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<Option<Request>> {
     buffer.clear();
     let mut chunk = [0u8; 2048];
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut parsed = httparse::Request::new(&mut headers);
-        match parsed.parse(buffer) {
-            Ok(httparse::Status::Complete(_)) => {
-                let header = |name: &str| {
-                    parsed
-                        .headers
-                        .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case(name))
-                        .and_then(|h| std::str::from_utf8(h.value).ok())
-                        .map(str::trim)
-                };
-                let upgrade =
-                    header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
-                return Ok(Some(Request {
-                    method: parsed.method.unwrap_or("").to_string(),
-                    path: parsed.path.unwrap_or("/").to_string(),
-                    websocket_key: header("sec-websocket-key")
-                        .filter(|_| upgrade)
-                        .map(str::to_string),
-                    close: header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")),
-                }));
+        if let Some((mut request, head_len)) = parse_head(buffer)? {
+            if request.content_length > MAX_BODY_BYTES {
+                return Err(invalid("request body too large"));
             }
-            Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD_BYTES => {}
-            Ok(httparse::Status::Partial) => return Err(invalid("request head too large")),
-            Err(error) => return Err(invalid(&error.to_string())),
+            let mut body = buffer[head_len..].to_vec();
+            while body.len() < request.content_length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(invalid("connection closed mid-body"));
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+            body.truncate(request.content_length);
+            request.body = body;
+            return Ok(Some(request));
+        }
+        if buffer.len() >= MAX_HEAD_BYTES {
+            return Err(invalid("request head too large"));
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -155,139 +384,63 @@ async fn read_head<S: AsyncRead + Unpin>(
     }
 }
 
+fn parse_head(buffer: &[u8]) -> std::io::Result<Option<(Request, usize)>> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let head_len = match parsed.parse(buffer) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(error) => return Err(invalid(&error.to_string())),
+    };
+    let header = |name: &str| {
+        parsed
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .map(|v| v.trim().to_string())
+    };
+    let request = Request {
+        method: parsed.method.unwrap_or("").to_string(),
+        path: parsed.path.unwrap_or("/").to_string(),
+        upgrade_websocket: header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")),
+        websocket_key: header("sec-websocket-key"),
+        close: header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")),
+        origin: header("origin"),
+        host: header("host"),
+        accept_encoding: header("accept-encoding"),
+        authorization: header("authorization"),
+        content_length: match header("content-length") {
+            Some(n) => n.parse().map_err(|_| invalid("bad content-length"))?,
+            None => 0,
+        },
+        body: Vec::new(),
+    };
+    Ok(Some((request, head_len)))
+}
+
 fn invalid(why: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string())
 }
 
-async fn serve_file<S: AsyncWrite + Unpin>(
+async fn write_reply<S: AsyncWrite + Unpin>(
     stream: &mut S,
-    dist: &Path,
-    request: &Request,
-) -> std::io::Result<()> {
-    let head_only = request.method == "HEAD";
-    if request.method != "GET" && !head_only {
-        return respond(
-            stream,
-            "405 Method Not Allowed",
-            "text/plain",
-            b"GET only",
-            &[],
-            head_only,
-        )
-        .await;
-    }
-    let Some(relative) = file_path(&request.path) else {
-        return respond(
-            stream,
-            "404 Not Found",
-            "text/plain",
-            b"not found",
-            &[],
-            head_only,
-        )
-        .await;
-    };
-    match tokio::fs::read(dist.join(&relative)).await {
-        Ok(body) => {
-            let cache = cache_control(&relative);
-            respond(
-                stream,
-                "200 OK",
-                content_type(&relative),
-                &body,
-                &[("Cache-Control", cache)],
-                head_only,
-            )
-            .await
-        }
-        Err(_) if relative == Path::new("index.html") => {
-            let page = format!(
-                "<!doctype html><title>Coaster</title><h1>The dashboard is not built</h1><p>No {} found. Build it with <code>trunk build --release</code> at the repository root, or start Coaster with the README's run command, which builds it.</p>",
-                dist.join("index.html").display()
-            );
-            respond(
-                stream,
-                "503 Service Unavailable",
-                "text/html; charset=utf-8",
-                page.as_bytes(),
-                &[],
-                head_only,
-            )
-            .await
-        }
-        Err(_) => {
-            respond(
-                stream,
-                "404 Not Found",
-                "text/plain",
-                b"not found",
-                &[],
-                head_only,
-            )
-            .await
-        }
-    }
-}
-
-/// Maps a URL path to a file under dist/, refusing anything that could leave it.
-fn file_path(url_path: &str) -> Option<PathBuf> {
-    let path = url_path.split(['?', '#']).next().unwrap_or("/");
-    let path = if path == "/" { "/index.html" } else { path };
-    let relative = Path::new(path.strip_prefix('/')?);
-    relative
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)))
-        .then(|| relative.to_path_buf())
-}
-
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("json") | Some("webmanifest") => "application/manifest+json",
-        Some("png") => "image/png",
-        Some("svg") => "image/svg+xml",
-        Some("ico") => "image/x-icon",
-        _ => "application/octet-stream",
-    }
-}
-
-/// The page and the service worker must always be fresh; trunk's hashed assets never change.
-fn cache_control(path: &Path) -> &'static str {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let hashed = name.rsplit_once('-').is_some_and(|(_, tail)| {
-        tail.split(['.', '_'])
-            .next()
-            .is_some_and(|h| h.len() >= 16 && h.chars().all(|c| c.is_ascii_hexdigit()))
-    });
-    if hashed {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    }
-}
-
-async fn respond<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    status: &str,
-    content_type: &str,
-    body: &[u8],
-    extra: &[(&str, &str)],
+    reply: Reply,
     head_only: bool,
 ) -> std::io::Result<()> {
     let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\n",
-        body.len()
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\n",
+        reply.status,
+        reply.content_type,
+        reply.body.len()
     );
-    for (name, value) in extra {
+    for (name, value) in &reply.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await?;
     if !head_only {
-        stream.write_all(body).await?;
+        stream.write_all(&reply.body).await?;
     }
     stream.flush().await
 }
@@ -297,37 +450,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_cannot_leave_dist() {
-        assert_eq!(file_path("/"), Some(PathBuf::from("index.html")));
-        assert_eq!(file_path("/app-1.js?v=2"), Some(PathBuf::from("app-1.js")));
-        assert_eq!(
-            file_path("/icons/a.png"),
-            Some(PathBuf::from("icons/a.png"))
-        );
-        for bad in [
-            "/../etc/passwd",
-            "/a/../../b",
-            "//etc/passwd",
-            "/./x",
-            "relative",
-        ] {
-            assert_eq!(file_path(bad), None, "{bad}");
-        }
+    fn heads_parse_with_their_body_and_query() {
+        let raw = b"POST /api/login?x=1&token=abc HTTP/1.1\r\nHost: a\r\nContent-Length: 14\r\nOrigin: https://a\r\n\r\n{\"pin\":\"1234\"}";
+        let (request, head_len) = parse_head(raw).unwrap().unwrap();
+        assert_eq!(request.route(), "/api/login");
+        assert_eq!(request.query("token"), Some("abc"));
+        assert_eq!(request.content_length, 14);
+        assert_eq!(&raw[head_len..], b"{\"pin\":\"1234\"}");
+        assert_eq!(request.origin.as_deref(), Some("https://a"));
+        assert!(parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n")
+            .unwrap()
+            .is_none());
+        assert!(parse_head(b"\x00\x01 nonsense\r\n\r\n").is_err());
     }
 
     #[test]
-    fn hashed_assets_cache_forever_the_page_never() {
-        assert_eq!(cache_control(Path::new("index.html")), "no-cache");
-        assert_eq!(cache_control(Path::new("sw.js")), "no-cache");
-        assert_eq!(
-            cache_control(Path::new("frontend-3f2a9c01d4e5b6a7_bg.wasm")),
-            "public, max-age=31536000, immutable",
-            "the _bg suffix follows the hash"
-        );
-        assert_eq!(cache_control(Path::new("style-ab.css")), "no-cache");
-        assert_eq!(
-            cache_control(Path::new("frontend-3f2a9c01d4e5b6a7.js")),
-            "public, max-age=31536000, immutable"
-        );
+    fn bearer_tokens_win_over_query_tokens() {
+        let (request, _) =
+            parse_head(b"GET /api/session?token=q HTTP/1.1\r\nAuthorization: Bearer h\r\n\r\n")
+                .unwrap()
+                .unwrap();
+        assert_eq!(request.token(), Some("h"));
     }
 }

@@ -14,10 +14,16 @@
 //! - [`ops`]: memory of op ids, so a resent command is answered, not repeated.
 //! - [`hub`]: fan-out of snapshots and deltas to every tablet.
 //! - [`ws`]: one task per tablet: parse, validate, forward, reply.
-//! - [`http`]: the listener: the built dashboard and the `/ws` upgrade on one port.
+//! - [`http`]: the listener: the built dashboard, the PIN login, the local CA
+//!   and the `/ws` upgrade on one port, over TLS except on loopback.
+//! - [`assets`]: the built dashboard in memory, precompressed.
+//! - [`auth`]: the venue PIN, tablets' tokens and the wrong-PIN lockout.
+//! - [`tls`]: the venue's certificate or Coaster's own local CA.
 //! - [`app`]: wires these together (and the built-in simulator) and shuts them down.
 
 pub mod app;
+pub mod assets;
+pub mod auth;
 pub mod coap;
 pub mod coordinator;
 pub mod device;
@@ -25,4 +31,5 @@ pub mod http;
 pub mod hub;
 pub mod mirror;
 pub mod ops;
+pub mod tls;
 pub mod ws;

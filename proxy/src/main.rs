@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use proxy::app::{self, Options};
+use proxy::app::{self, Options, Tls};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -20,12 +20,36 @@ struct Cli {
     device: Option<String>,
 
     /// Where tablets connect: the dashboard and its WebSocket on one port.
+    /// Anything but loopback is served over HTTPS.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 
     /// The built dashboard (trunk's output).
     #[arg(long, value_name = "DIR", default_value = "dist")]
     dist: PathBuf,
+
+    /// The venue's TLS certificate (PEM, chain first). Without it Coaster
+    /// makes its own local certificate authority (see /ca on the stand).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key for --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS on loopback too (it always is elsewhere).
+    #[arg(long)]
+    tls: bool,
+
+    /// The venue PIN tablets enter once. Without one, anyone who can reach
+    /// the stand can page.
+    #[arg(long, env = "COASTER_PIN", value_name = "PIN", hide_env_values = true)]
+    pin: Option<String>,
+
+    /// Where the local certificate authority and tablets' tokens are kept
+    /// [default: $XDG_DATA_HOME/coaster or ~/.local/share/coaster].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -44,11 +68,28 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Some(pin) = &cli.pin {
+        if pin.trim().len() < 4 || !pin.trim().chars().all(|c| c.is_ascii_digit()) {
+            eprintln!("coaster: the venue PIN must be at least 4 digits");
+            return std::process::ExitCode::from(2);
+        }
+    }
+    let tls = match (cli.tls_cert, cli.tls_key) {
+        (Some(cert), Some(key)) => Tls::Files { cert, key },
+        _ if cli.tls || !cli.listen.ip().is_loopback() => Tls::LocalAuthority,
+        _ => Tls::Off,
+    };
+    if cli.pin.is_none() && !cli.listen.ip().is_loopback() {
+        tracing::warn!("no venue PIN (--pin or COASTER_PIN): anyone on this network can page");
+    }
     let running = match app::start(Options {
         listen: cli.listen,
         device,
         dist: cli.dist,
         coap: Default::default(),
+        tls,
+        pin: cli.pin.map(|p| p.trim().to_string()),
+        data_dir: cli.data_dir.unwrap_or_else(app::default_data_dir),
     })
     .await
     {
@@ -59,7 +100,17 @@ async fn main() -> std::process::ExitCode {
         }
     };
     // The first stdout line is what scripts and tests wait for.
-    println!("coaster listening on http://{}/", running.addr);
+    println!(
+        "coaster listening on {}://{}/",
+        running.scheme, running.addr
+    );
+    if running.ca_pem.is_some() {
+        tracing::info!(
+            "tablets trust this stand once: open {}://{}/ca",
+            running.scheme,
+            running.addr
+        );
+    }
     match &device {
         Some(device) => tracing::info!(%device, "talking to the transmitter"),
         None => tracing::info!(

@@ -143,10 +143,8 @@ pub async fn start_coaster(
     coap: proxy::coap::Config,
 ) -> proxy::app::Running {
     proxy::app::start(proxy::app::Options {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        device,
-        dist: std::env::temp_dir().join("coaster-tests-no-dist"),
         coap,
+        ..proxy::app::Options::local(device, std::env::temp_dir().join("coaster-tests-no-dist"))
     })
     .await
     .expect("coaster starts")

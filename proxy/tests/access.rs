@@ -1,0 +1,196 @@
+//! The stand on a LAN: HTTPS with Coaster's own CA, the venue PIN, tokens,
+//! the wrong-PIN lockout and the WebSocket's Origin check — over real TLS.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use proxy::app::{Options, Running, Tls};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::{client::TlsStream, TlsConnector};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const PIN: &str = "2468";
+
+async fn start(data_dir: &std::path::Path) -> Running {
+    proxy::app::start(Options {
+        tls: Tls::LocalAuthority,
+        pin: Some(PIN.into()),
+        data_dir: data_dir.to_path_buf(),
+        ..Options::local(None, std::env::temp_dir().join("coaster-tests-no-dist"))
+    })
+    .await
+    .expect("coaster starts with TLS")
+}
+
+/// A TLS connection that trusts only Coaster's CA, as an installed tablet does.
+async fn connect(addr: SocketAddr, ca_pem: &str) -> TlsStream<TcpStream> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("the certificate is trusted through Coaster's CA")
+}
+
+/// One HTTP/1.1 exchange; returns (status, body).
+async fn http(
+    running: &Running,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String) {
+    let mut tls = connect(running.addr, running.ca_pem.as_ref().unwrap()).await;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = tls.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+async fn websocket(running: &Running, token: Option<&str>, origin: &str) -> Result<Message, u16> {
+    let tls = connect(running.addr, running.ca_pem.as_ref().unwrap()).await;
+    let path = match token {
+        Some(token) => format!("wss://localhost:{}/ws?token={token}", running.addr.port()),
+        None => format!("wss://localhost:{}/ws", running.addr.port()),
+    };
+    let mut request = path.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Origin", origin.parse().unwrap());
+    match tokio_tungstenite::client_async(request, tls).await {
+        Ok((mut ws, _)) => Ok(ws.next().await.unwrap().unwrap()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("unexpected WebSocket failure: {other}"),
+    }
+}
+
+fn token_of(body: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    value["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_pin_buys_a_token_that_opens_the_websocket_over_tls() {
+    let dir = std::env::temp_dir().join(format!("coaster-access-{}", proxy::auth::new_token()));
+    let running = start(&dir).await;
+    assert_eq!(running.scheme, "https");
+    let origin = format!("https://localhost:{}", running.addr.port());
+
+    assert_eq!(http(&running, "GET", "/api/session", "", "").await.0, 401);
+    let (status, body) = http(&running, "POST", "/api/login", "", r#"{"pin":"1111"}"#).await;
+    assert_eq!(status, 401);
+    assert!(body.contains(r#""tries_left":4"#), "{body}");
+    let (status, body) = http(
+        &running,
+        "POST",
+        "/api/login",
+        "",
+        &format!(r#"{{"pin":"{PIN}"}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = token_of(&body);
+    let bearer = format!("Authorization: Bearer {token}\r\n");
+    assert_eq!(
+        http(&running, "GET", "/api/session", &bearer, "").await.0,
+        200
+    );
+
+    // The WebSocket: no token, a foreign page, then the tablet itself.
+    assert_eq!(websocket(&running, None, &origin).await, Err(401));
+    assert_eq!(
+        websocket(&running, Some(&token), "https://evil.example").await,
+        Err(403)
+    );
+    let hello = websocket(&running, Some(&token), &origin).await.unwrap();
+    assert!(hello.to_text().unwrap().contains(r#""type":"hello""#));
+
+    // The CA is offered for download, with a page saying how to install it.
+    let (status, pem) = http(&running, "GET", "/ca.crt", "", "").await;
+    assert_eq!(
+        (status, pem.trim()),
+        (200, running.ca_pem.as_deref().unwrap().trim())
+    );
+    let (_, page) = http(&running, "GET", "/ca", "", "").await;
+    assert!(page.contains("iPad") && page.contains("Android"));
+    running.shutdown().await;
+
+    // A restarted Coaster keeps its CA and still knows the tablet.
+    let again = start(&dir).await;
+    assert_eq!(again.ca_pem.as_deref().map(str::trim), Some(pem.trim()));
+    assert_eq!(
+        http(&again, "GET", "/api/session", &bearer, "").await.0,
+        200
+    );
+    again.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_the_address_out() {
+    let dir = std::env::temp_dir().join(format!("coaster-access-{}", proxy::auth::new_token()));
+    let running = start(&dir).await;
+    for _ in 0..proxy::auth::WRONG_PINS_ALLOWED {
+        assert_eq!(
+            http(&running, "POST", "/api/login", "", r#"{"pin":"0000"}"#)
+                .await
+                .0,
+            401
+        );
+    }
+    let (status, body) = http(
+        &running,
+        "POST",
+        "/api/login",
+        "",
+        &format!(r#"{{"pin":"{PIN}"}}"#),
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("locked_out"));
+    assert_eq!(
+        http(&running, "POST", "/api/login", "", "not json").await.0,
+        400
+    );
+    running.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_off_loopback() {
+    let error = proxy::app::start(Options {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        ..Options::local(None, std::env::temp_dir())
+    })
+    .await
+    .err()
+    .expect("plain HTTP on every interface is refused");
+    assert!(error.to_string().contains("only for loopback"), "{error}");
+}
