@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::actions::use_actions;
+use crate::prefs::Theme;
 use crate::store::{Link, State, View};
 use crate::timing;
 
@@ -81,7 +82,7 @@ pub fn Header(state: State) -> impl IntoView {
                 </span>
                 <button
                     class="btn btn-icon"
-                    aria-label=move || format!("Theme: {}. Tap to change.", theme().name())
+                    aria-label=move || format!("Theme: {} (auto follows the system). Tap to change.", theme().name())
                     data-testid="theme"
                     on:click=move |_| {
                         let mut prefs = state.prefs.get_untracked();
@@ -89,7 +90,11 @@ pub fn Header(state: State) -> impl IntoView {
                         actions.set_prefs(prefs);
                     }
                 >
-                    "◐"
+                    {move || match theme() {
+                        Theme::Auto => "◐",
+                        Theme::Dark => "☾",
+                        Theme::Light => "☀",
+                    }}
                 </button>
             </div>
             <nav class="tabs" aria-label="Views">

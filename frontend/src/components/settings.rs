@@ -8,7 +8,7 @@ use crate::components::op_status::OpStatus;
 use crate::connection::now_ms;
 use crate::keypad::{goal_picks, problem};
 use crate::ops::Target;
-use crate::prefs::{Theme, OUT_LONG_RANGE_S};
+use crate::prefs::OUT_LONG_RANGE_S;
 use crate::store::State;
 use crate::timing;
 
@@ -45,24 +45,6 @@ pub fn Settings(state: State) -> impl IntoView {
             .clamp(*OUT_LONG_RANGE_S.start(), *OUT_LONG_RANGE_S.end());
         actions.set_prefs(prefs);
     };
-    let theme_chip = move |t: Theme, text: &'static str| {
-        view! {
-            <button
-                class="chip"
-                class:on=move || state.prefs.get().theme == t
-                aria-pressed=move || (state.prefs.get().theme == t).to_string()
-                data-testid=format!("theme-{}", t.name())
-                on:click=move |_| {
-                    let mut prefs = state.prefs.get_untracked();
-                    prefs.theme = t;
-                    actions.set_prefs(prefs);
-                }
-            >
-                {text}
-            </button>
-        }
-    };
-
     view! {
         <section class="panel" aria-labelledby="settings-title">
             <h2 id="settings-title">"Transmitter settings"</h2>
@@ -99,14 +81,6 @@ pub fn Settings(state: State) -> impl IntoView {
                     <button class="btn btn-step" aria-label="One minute more" on:click=move |_| set_out_long(1)>
                         "+"
                     </button>
-                </div>
-            </div>
-            <div class="field">
-                <span>"Theme"</span>
-                <div class="chips">
-                    {theme_chip(Theme::Auto, "Follow system")}
-                    {theme_chip(Theme::Dark, "Dark")}
-                    {theme_chip(Theme::Light, "Light")}
                 </div>
             </div>
         </section>
