@@ -61,7 +61,9 @@ pub struct Observation {
 
 impl Driver {
     /// Binds a UDP socket (loopback for a loopback device, else the unspecified
-    /// address of the device's family, port 0) and starts the task.
+    /// address of the device's family, port 0), connects it to the device and
+    /// starts the task. Connected, the OS sends only to the device and delivers
+    /// only the device's datagrams, whatever any caller asks for.
     pub async fn start(device: SocketAddr, config: Config) -> io::Result<Driver> {
         let ip = match (device.is_ipv4(), device.ip().is_loopback()) {
             (true, true) => Ipv4Addr::LOCALHOST.into(),
@@ -70,6 +72,7 @@ impl Driver {
             (false, false) => Ipv6Addr::UNSPECIFIED.into(),
         };
         let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        socket.connect(device).await?;
         let local_addr = socket.local_addr()?;
         let now = Instant::now().into_std();
         let endpoint = Endpoint::new(config, device, rand::random(), now);
@@ -197,12 +200,12 @@ impl Task {
                     Some(command) => self.command(command),
                     None => break,
                 },
-                received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((n, from)) => {
+                received = self.socket.recv(&mut buf) => match received {
+                    Ok(n) => {
                         // An observer that went away is forgotten first, so a
                         // notification for it is answered with RST (deregistration).
                         self.forget_dropped_observers();
-                        self.endpoint.handle_datagram(from, &buf[..n], now());
+                        self.endpoint.handle_datagram(self.device, &buf[..n], now());
                     }
                     // E.g. an ICMP error for an earlier datagram: the endpoint's timers cover it.
                     Err(e) => tracing::debug!(%e, "UDP receive failed"),
@@ -235,7 +238,7 @@ impl Task {
     async fn flush(&mut self) {
         loop {
             while let Some(datagram) = self.endpoint.poll_transmit() {
-                if let Err(e) = self.socket.send_to(&datagram, self.device).await {
+                if let Err(e) = self.socket.send(&datagram).await {
                     // Lost like any datagram; retransmission and liveness deal with it.
                     tracing::debug!(%e, "UDP send failed");
                 }
