@@ -1,8 +1,9 @@
 //! One task per tablet. It sends the hello and a snapshot, then forwards every
 //! mirror change, turns each text frame into a validated command for the
 //! coordinator, and sends back the verdicts. Nothing a tablet sends can panic
-//! the proxy or reach the device unvalidated, and a tablet that stops reading
-//! is dropped after [`WRITE_TIMEOUT`] without delaying anyone else.
+//! the proxy or reach the device unvalidated, a tablet that floods is answered
+//! `rate_limited` beyond [`RATE_LIMIT`], and a tablet that stops reading is
+//! dropped after [`WRITE_TIMEOUT`] without delaying anyone else.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use shared::protocol::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -22,6 +24,56 @@ use crate::hub::{encode, now_ms, Hub};
 
 /// A tablet that has not taken a message for this long is gone.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Frames one tablet may send: far above a host tapping (a few a second, a
+/// reconnect resending a dozen pending ops at once), far below a runaway loop
+/// or a hostile client, which would otherwise queue work for the one device
+/// link every tablet shares.
+pub const RATE_LIMIT: RateLimit = RateLimit {
+    per_second: 20.0,
+    burst: 40.0,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Sustained frames per second.
+    pub per_second: f64,
+    /// Frames a tablet may send at once after being quiet.
+    pub burst: f64,
+}
+
+/// A token bucket: starts full, refills at `per_second` up to `burst`, and
+/// every data frame takes one token.
+#[derive(Debug)]
+pub struct TokenBucket {
+    limit: RateLimit,
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+impl TokenBucket {
+    pub fn full(limit: RateLimit, now: Instant) -> Self {
+        TokenBucket {
+            limit,
+            tokens: limit.burst,
+            refilled_at: now,
+        }
+    }
+
+    /// Takes a token if there is one; false means the frame is over the limit.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled_at);
+        self.tokens =
+            (self.tokens + elapsed.as_secs_f64() * self.limit.per_second).min(self.limit.burst);
+        self.refilled_at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
 
 /// What every tablet connection shares.
 pub struct Tablets {
@@ -50,6 +102,7 @@ where
     });
     let (reply_tx, mut replies): (Replies, _) = mpsc::unbounded_channel();
     let mut outbox = vec![hello, snapshot];
+    let mut bucket = TokenBucket::full(RATE_LIMIT, Instant::now());
     loop {
         for text in outbox.drain(..) {
             match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(text))).await {
@@ -77,6 +130,11 @@ where
                 outbox.push(encode(&ServerMsg::Reply { op, verdict }));
             }
             frame = frames.next() => match frame {
+                Some(Ok(data @ (Message::Text(_) | Message::Binary(_))))
+                    if !bucket.take(Instant::now()) =>
+                {
+                    outbox.push(rate_limited(&data));
+                }
                 Some(Ok(Message::Text(text))) => {
                     if let Some(answer) = take_command(&text, &tablets, &reply_tx).await {
                         outbox.push(answer);
@@ -103,6 +161,27 @@ where
             },
         }
     }
+}
+
+/// The answer to a frame over the limit; it is not executed. The op id, when
+/// the frame has one, lets the tablet mark that command failed.
+fn rate_limited(frame: &Message) -> Utf8Bytes {
+    #[derive(serde::Deserialize)]
+    struct OpOnly {
+        op: String,
+    }
+    let op = match frame {
+        Message::Text(text) => serde_json::from_str::<OpOnly>(text).ok().map(|o| o.op),
+        _ => None,
+    };
+    encode(&ServerMsg::Error {
+        op,
+        code: "rate_limited".into(),
+        message: format!(
+            "Too many messages: at most {} a second (bursts of {}). This one was not run; send it again.",
+            RATE_LIMIT.per_second, RATE_LIMIT.burst
+        ),
+    })
 }
 
 /// Parses and validates one frame; hands a good command to the coordinator
@@ -134,4 +213,41 @@ async fn take_command(text: &str, tablets: &Tablets, replies: &Replies) -> Optio
         }));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const LIMIT: RateLimit = RateLimit {
+        per_second: 20.0,
+        burst: 40.0,
+    };
+
+    #[test]
+    fn a_full_bucket_takes_a_burst_then_refuses() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::full(LIMIT, t0);
+        assert!((0..40).all(|_| bucket.take(t0)));
+        assert!(!bucket.take(t0));
+        assert!(!bucket.take(t0 + Duration::from_millis(49)));
+    }
+
+    #[test]
+    fn tokens_come_back_at_the_sustained_rate_up_to_the_burst() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::full(LIMIT, t0);
+        while bucket.take(t0) {}
+        // One token every 50 ms.
+        let t1 = t0 + Duration::from_millis(50);
+        assert!(bucket.take(t1));
+        assert!(!bucket.take(t1));
+        // A second at 20/s: 20 frames, not more.
+        let t2 = t1 + Duration::from_secs(1);
+        assert_eq!((0..100).filter(|_| bucket.take(t2)).count(), 20);
+        // A long silence refills only up to the burst.
+        let t3 = t2 + Duration::from_secs(3600);
+        assert_eq!((0..100).filter(|_| bucket.take(t3)).count(), 40);
+    }
 }

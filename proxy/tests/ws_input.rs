@@ -4,8 +4,12 @@
 
 mod support;
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use futures_util::{SinkExt, StreamExt};
 use proxy::coap::Config;
+use proxy::ws::{RATE_LIMIT, WRITE_TIMEOUT};
 use shared::protocol::{Command, ServerMsg, Verdict, MAX_FRAME_BYTES};
 use support::{start_coaster, until_live, Tablet};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -169,27 +173,129 @@ async fn a_resent_op_after_a_reconnect_pages_once() {
     coaster.shutdown().await;
 }
 
+/// The answers a tablet got, by op id: `Ok` for a verdict, `Err(code)` for an error.
+async fn answers(tablet: &mut Tablet, count: usize) -> HashMap<String, Result<Verdict, String>> {
+    let mut answers = HashMap::new();
+    while answers.len() < count {
+        for msg in std::mem::take(&mut tablet.unclaimed) {
+            let (op, answer) = match msg {
+                ServerMsg::Reply { op, verdict } => (op, Ok(verdict)),
+                ServerMsg::Error {
+                    op: Some(op), code, ..
+                } => (op, Err(code)),
+                other => panic!("an answer without an op: {other:?}"),
+            };
+            assert!(answers.insert(op, answer).is_none(), "an op answered twice");
+        }
+        if answers.len() < count {
+            tablet.next_message().await;
+        }
+    }
+    answers
+}
+
 #[tokio::test]
-async fn a_tablet_that_stops_reading_does_not_hold_up_the_others() {
+async fn a_flood_is_answered_rate_limited_and_not_run() {
     let coaster = start_coaster(None, Config::default()).await;
-    // Connected, then never read again.
-    let (_stalled, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", coaster.addr))
-        .await
-        .unwrap();
+    let sim = coaster.simulator.as_ref().unwrap();
+    let mut tablet = Tablet::connect(coaster.addr, "flood").await;
+    until_live(&mut tablet).await;
+    // Far more than the burst, all at once, without waiting for answers.
+    const FLOOD: i64 = 200;
+    for number in 1..=FLOOD {
+        tablet
+            .send(Command::CreateSession {
+                number,
+                label: None,
+                party_size: None,
+                goal: None,
+            })
+            .await;
+    }
+    let answers = answers(&mut tablet, FLOOD as usize).await;
+    let ran = answers.values().filter(|a| a.is_ok()).count();
+    for answer in answers.values() {
+        match answer {
+            Ok(verdict) => assert!(verdict.is_acknowledged(), "{verdict:?}"),
+            Err(code) => assert_eq!(code, "rate_limited"),
+        }
+    }
+    // The burst always passes: the bucket starts full and only refills.
+    assert!(ran >= RATE_LIMIT.burst as usize, "only {ran} ran");
+    assert!(ran < FLOOD as usize, "nothing was rate limited");
+    assert_eq!(
+        sim.state().active.len(),
+        ran,
+        "a rate-limited command reached the device"
+    );
+    // Still open: once tokens come back, commands run again.
+    loop {
+        let op = tablet.send(Command::GetSettings).await;
+        match answers_for(&mut tablet, &op).await {
+            Ok(verdict) => {
+                assert!(verdict.is_acknowledged(), "{verdict:?}");
+                break;
+            }
+            Err(code) => assert_eq!(code, "rate_limited"),
+        }
+    }
+    coaster.shutdown().await;
+}
+
+async fn answers_for(tablet: &mut Tablet, op: &str) -> Result<Verdict, String> {
+    let mut all = answers(tablet, 1).await;
+    all.remove(op).expect("the answer is for this op")
+}
+
+#[tokio::test]
+async fn a_tablet_that_stops_reading_is_dropped_and_holds_up_no_one() {
+    let coaster = start_coaster(None, Config::default()).await;
     let mut busy = Tablet::connect(coaster.addr, "busy").await;
     until_live(&mut busy).await;
-    for number in 1..=120 {
+    // A tablet that sends and never reads: the proxy's answers fill the
+    // socket buffers until its writes block.
+    let (stalled, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", coaster.addr))
+        .await
+        .unwrap();
+    let (mut stalled_sink, _never_read) = stalled.split();
+    let flood = tokio::spawn(async move {
+        let frame = format!(
+            r#"{{"op":"{}","command":{{"type":"get_settings"}}}}"#,
+            "x".repeat(64)
+        );
+        // Ends when the proxy drops the connection.
+        while stalled_sink
+            .send(Message::Text(frame.clone().into()))
+            .await
+            .is_ok()
+        {}
+    });
+    assert_eq!(coaster.hub.tablets(), 2);
+    // Until the stalled tablet is dropped (after WRITE_TIMEOUT of blocked
+    // writes), the busy one keeps being served; each change is also
+    // broadcast towards the stalled one.
+    let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT * 2;
+    let mut created = 0;
+    while coaster.hub.tablets() > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled tablet was not dropped"
+        );
+        created += 1;
         let verdict = busy
             .run(Command::CreateSession {
-                number,
-                label: Some(format!("Party {number} with a long name")),
+                number: created,
+                label: Some(format!("Party {created}")),
                 party_size: Some(4),
                 goal: Some(900),
             })
             .await;
         assert!(verdict.is_acknowledged(), "{verdict:?}");
+        // Well inside the busy tablet's own rate limit.
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(busy.state.parties.len(), 120);
-    assert_eq!(coaster.hub.tablets(), 2);
+    assert_eq!(busy.state.parties.len(), created as usize);
+    flood.await.unwrap();
+    assert!(busy.run(Command::GetSettings).await.is_acknowledged());
     coaster.shutdown().await;
 }

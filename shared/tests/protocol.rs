@@ -118,6 +118,15 @@ fn every_field_is_checked_with_a_named_error() {
             Command::StandalonePage {
                 number: 1,
                 page_mode: None,
+                message: Some("m".repeat(65)),
+                system_id: None,
+            },
+            "message_too_long",
+        ),
+        (
+            Command::StandalonePage {
+                number: 1,
+                page_mode: None,
                 message: None,
                 system_id: Some(70_000),
             },
