@@ -82,9 +82,15 @@ pub struct Tablets {
     pub simulated: bool,
 }
 
+/// Tablets send short commands: tungstenite's default 128 KiB read buffer,
+/// zero-filled on the first read, made each idle connection cost 128 KiB of
+/// resident memory. Larger frames (up to the limit) still grow it as needed.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 pub fn config() -> WebSocketConfig {
     let limit = Some(shared::protocol::MAX_FRAME_BYTES);
     WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(limit)
         .max_frame_size(limit)
 }
