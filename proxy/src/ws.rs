@@ -3,13 +3,15 @@
 //! coordinator, and sends back the verdicts. Nothing a tablet sends can panic
 //! the proxy or reach the device unvalidated, a tablet that floods is answered
 //! `rate_limited` beyond [`RATE_LIMIT`], and a tablet that stops reading is
-//! dropped after [`WRITE_TIMEOUT`] without delaying anyone else.
+//! dropped after [`WRITE_TIMEOUT`] without delaying anyone else. A tablet that
+//! has been sent nothing for [`HEARTBEAT_AFTER`] is sent a heartbeat, so its
+//! silence timer tells a quiet board from a half-open connection.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use shared::protocol::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use shared::protocol::{ClientMsg, ServerMsg, HEARTBEAT_AFTER_MS, PROTOCOL_VERSION};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
@@ -24,6 +26,9 @@ use crate::hub::{encode, now_ms, Hub};
 
 /// A tablet that has not taken a message for this long is gone.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a tablet may go without any message before it is sent a heartbeat.
+pub const HEARTBEAT_AFTER: Duration = Duration::from_millis(HEARTBEAT_AFTER_MS);
 
 /// Frames one tablet may send: far above a host tapping (a few a second, a
 /// reconnect resending a dozen pending ops at once), far below a runaway loop
@@ -109,7 +114,11 @@ where
     let (reply_tx, mut replies): (Replies, _) = mpsc::unbounded_channel();
     let mut outbox = vec![hello, snapshot];
     let mut bucket = TokenBucket::full(RATE_LIMIT, Instant::now());
+    let mut last_sent = Instant::now();
     loop {
+        if !outbox.is_empty() {
+            last_sent = Instant::now();
+        }
         for text in outbox.drain(..) {
             match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(text))).await {
                 Ok(Ok(())) => {}
@@ -165,6 +174,9 @@ where
                 }
                 None | Some(Err(_)) => return,
             },
+            _ = tokio::time::sleep_until(last_sent + HEARTBEAT_AFTER) => {
+                outbox.push(encode(&ServerMsg::Heartbeat { proxy_time_ms: now_ms() }));
+            }
         }
     }
 }
@@ -224,7 +236,58 @@ async fn take_command(text: &str, tablets: &Tablets, replies: &Replies) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::protocol::{MirrorDelta, MirrorState};
     use std::time::Duration;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    /// A tablet on an in-memory pipe to `serve`, and the hub that feeds it.
+    async fn tablet() -> (WebSocketStream<tokio::io::DuplexStream>, Hub) {
+        let (proxy_end, tablet_end) = tokio::io::duplex(64 * 1024);
+        let hub = Hub::new(MirrorState::default());
+        let tablets = Arc::new(Tablets {
+            hub: hub.clone(),
+            jobs: mpsc::channel(1).0,
+            simulated: true,
+        });
+        let server = WebSocketStream::from_raw_socket(proxy_end, Role::Server, None).await;
+        tokio::spawn(serve(server, tablets));
+        let client = WebSocketStream::from_raw_socket(tablet_end, Role::Client, None).await;
+        (client, hub)
+    }
+
+    async fn next_type(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> String {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("the connection ended");
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value["type"].as_str().unwrap().to_string()
+    }
+
+    // The paused clock jumps straight to the next timer, so the elapsed
+    // times below are the proxy's own schedule, exactly.
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_tablet_hears_a_heartbeat_five_seconds_after_the_last_message() {
+        let (mut ws, hub) = tablet().await;
+        assert_eq!(next_type(&mut ws).await, "hello");
+        assert_eq!(next_type(&mut ws).await, "snapshot");
+        let t0 = Instant::now();
+        assert_eq!(next_type(&mut ws).await, "heartbeat");
+        assert_eq!(t0.elapsed(), HEARTBEAT_AFTER);
+        assert_eq!(next_type(&mut ws).await, "heartbeat");
+        assert_eq!(t0.elapsed(), 2 * HEARTBEAT_AFTER);
+
+        // Anything else sent restarts the wait: a delta 3 s in puts the next
+        // heartbeat 5 s after the delta, not 5 s after the last heartbeat.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        hub.publish(MirrorDelta {
+            global_sequence: Some(7),
+            ..Default::default()
+        });
+        let t1 = Instant::now();
+        assert_eq!(next_type(&mut ws).await, "delta");
+        assert_eq!(next_type(&mut ws).await, "heartbeat");
+        assert_eq!(t1.elapsed(), HEARTBEAT_AFTER);
+    }
 
     const LIMIT: RateLimit = RateLimit {
         per_second: 20.0,

@@ -21,6 +21,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Frames larger than this are refused and the connection closed.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub const OP_ID_MAX_CHARS: usize = 64;
+/// The proxy sends a [`ServerMsg::Heartbeat`] after this long with nothing
+/// else sent to a tablet.
+pub const HEARTBEAT_AFTER_MS: u64 = 5_000;
 
 /// tablet → proxy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +316,12 @@ pub enum ServerMsg {
     Reply {
         op: String,
         verdict: Verdict,
+    },
+    /// Sent when nothing else has been sent to the tablet for
+    /// [`HEARTBEAT_AFTER_MS`], so a tablet that hears nothing at all for
+    /// several times that knows its connection is half-open and reconnects.
+    Heartbeat {
+        proxy_time_ms: i64,
     },
     /// A message that could not be taken as a command (bad JSON, unknown
     /// command, …). The connection stays open unless the code says otherwise.

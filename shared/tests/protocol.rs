@@ -339,6 +339,9 @@ fn server_messages_round_trip() {
             simulated: true,
             proxy_time_ms: 1,
         },
+        ServerMsg::Heartbeat {
+            proxy_time_ms: 1_700_000_000_000,
+        },
         ServerMsg::Reply {
             op: "o".into(),
             verdict: Verdict::Acknowledged {
