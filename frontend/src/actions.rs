@@ -84,13 +84,18 @@ impl Actions {
 pub const PREFS_KEY: &str = "coaster.prefs";
 
 pub fn load_prefs() -> Prefs {
+    stored(PREFS_KEY)
+        .map(|line| Prefs::from_line(&line))
+        .unwrap_or_default()
+}
+
+/// A value this tablet keeps in its local storage.
+pub fn stored(key: &str) -> Option<String> {
     window()
         .local_storage()
         .ok()
         .flatten()
-        .and_then(|s| s.get_item(PREFS_KEY).ok().flatten())
-        .map(|line| Prefs::from_line(&line))
-        .unwrap_or_default()
+        .and_then(|s| s.get_item(key).ok().flatten())
 }
 
 pub fn use_actions() -> Actions {

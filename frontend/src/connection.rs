@@ -1,9 +1,10 @@
 //! The one WebSocket to the proxy: reconnects forever with capped backoff,
 //! replaces the mirror on every snapshot, applies deltas, settles ops by their
 //! verdicts, and resends ops still waiting after a reconnect (the proxy answers
-//! a resent op id with its first verdict, so nothing runs twice).
+//! a resent op id with its first verdict, so nothing runs twice). A connection
+//! silent for [`timing::SILENCE_LIMIT_MS`] is given up as half-open.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -11,6 +12,7 @@ use leptos::wasm_bindgen::{closure::Closure, JsCast};
 use shared::protocol::{ClientMsg, Command, CommandResult, ServerMsg, Verdict};
 use web_sys::{Event, MessageEvent, WebSocket};
 
+use crate::actions::stored;
 use crate::ops::{self, Backoff, Status, Target};
 use crate::store::{Link, Store, Undo, UNDO_SHOWN_MS};
 use crate::{timing, wire};
@@ -26,6 +28,19 @@ thread_local! {
     /// The current connection; `None` between a close and the next attempt.
     static CONN: RefCell<Option<Conn>> = const { RefCell::new(None) };
     static BACKOFF: RefCell<Backoff> = RefCell::new(Backoff::default());
+    /// Tablet ms of the last frame from the proxy, or of opening the socket.
+    static LAST_HEARD: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Where index.html's PIN screen keeps the venue token.
+const TOKEN_KEY: &str = "coaster-token";
+
+#[leptos::wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = leptos::wasm_bindgen)]
+extern "C" {
+    /// index.html's check of the stored token: it shows the PIN screen again
+    /// when the proxy no longer accepts it. Absent outside index.html.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = coasterCheck)]
+    fn coaster_check() -> Result<(), leptos::wasm_bindgen::JsValue>;
 }
 
 pub fn now_ms() -> i64 {
@@ -50,28 +65,28 @@ pub fn transmit(op: &str, command: &Command) {
     });
 }
 
+/// Read at every attempt: the PIN screen may have stored a new token since.
 fn page_ws_url() -> String {
     let location = window().location();
     ops::ws_url(
         &location.protocol().unwrap_or_default(),
         &location.host().unwrap_or_default(),
         &location.search().unwrap_or_default(),
+        stored(TOKEN_KEY).as_deref(),
     )
 }
 
 /// Connects, and reconnects after every close, forever. The browser's own
 /// WebSocket callbacks drive it: no futures, which keeps the wasm small.
 pub fn connect(store: Store) {
-    open(store, page_ws_url());
-}
-
-fn open(store: Store, url: String) {
     store.link.set(Link::Connecting);
-    let Ok(socket) = WebSocket::new(&url) else {
-        retry_later(store, url);
+    LAST_HEARD.set(now_ms());
+    let Ok(socket) = WebSocket::new(&page_ws_url()) else {
+        retry_later(store);
         return;
     };
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        LAST_HEARD.set(now_ms());
         if store.link.get_untracked() == Link::Connecting {
             store.link.set(Link::Open);
         }
@@ -82,13 +97,16 @@ fn open(store: Store, url: String) {
             }
         }
     });
-    let retry_url = url.clone();
     let on_close = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
         // Dropping the callbacks while one of them runs is not allowed; let
         // this one return first.
         let finished = CONN.with(|conn| conn.borrow_mut().take());
         set_timeout(move || drop(finished), Duration::ZERO);
-        retry_later(store, retry_url.clone());
+        if store.link.get_untracked() == Link::Connecting {
+            // Refused before a word: the proxy may no longer take our token.
+            let _ = coaster_check();
+        }
+        retry_later(store);
     });
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -101,13 +119,29 @@ fn open(store: Store, url: String) {
     });
 }
 
-fn retry_later(store: Store, url: String) {
+fn retry_later(store: Store) {
     store.link.set(Link::Down);
     let delay = BACKOFF.with(|b| b.borrow_mut().next_delay_ms());
     set_timeout(
-        move || open(store, url),
+        move || connect(store),
         Duration::from_millis(u64::from(delay)),
     );
+}
+
+/// Called every second: gives up a connection that has gone silent (the
+/// proxy sends a heartbeat every 5 s) and starts a new one. Without this a
+/// half-open connection would look open until TCP gave up, minutes later.
+pub fn watchdog(store: Store, now: i64) {
+    if !timing::silent_too_long(LAST_HEARD.get(), now) {
+        return;
+    }
+    if let Some(dead) = CONN.with(|conn| conn.borrow_mut().take()) {
+        // Its callbacks are dropped here: the socket must not call them again.
+        dead.socket.set_onclose(None);
+        dead.socket.set_onmessage(None);
+        let _ = dead.socket.close();
+        retry_later(store);
+    }
 }
 
 fn handle(store: Store, msg: ServerMsg) {
@@ -133,6 +167,8 @@ fn handle(store: Store, msg: ServerMsg) {
                 }
             });
         }
+        // Hearing it is all it is for.
+        ServerMsg::Heartbeat { .. } => {}
         ServerMsg::Delta { delta } => {
             store.mirror.update(|m| m.apply(&delta));
             if store.mirror.with_untracked(|m| m.health.synced) {

@@ -7,6 +7,16 @@
 use shared::device::Session;
 use shared::time::DeviceTime;
 
+/// The proxy sends something (a heartbeat at least) every 5 s; this long with
+/// nothing heard means the connection is half-open, however open it looks.
+pub const SILENCE_LIMIT_MS: i64 = 15_000;
+
+/// Whether a connection last heard from (or opened) at `last_heard_ms` should
+/// be given up and replaced.
+pub fn silent_too_long(last_heard_ms: i64, now_ms: i64) -> bool {
+    now_ms - last_heard_ms >= SILENCE_LIMIT_MS
+}
+
 /// The proxy's clock minus the tablet's, measured when a Hello or Snapshot arrives.
 pub fn proxy_skew_ms(proxy_time_ms: i64, tablet_now_ms: i64) -> i64 {
     proxy_time_ms - tablet_now_ms
@@ -128,6 +138,19 @@ pub fn ago(seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_connection_is_dead_after_fifteen_silent_seconds() {
+        // Three missed heartbeats, not one: a busy proxy or a slow Wi-Fi
+        // moment must not tear down a good connection.
+        assert!(!silent_too_long(1_000, 1_000));
+        assert!(!silent_too_long(1_000, 15_999));
+        assert!(silent_too_long(1_000, 16_000));
+        assert!(silent_too_long(1_000, 100_000));
+        // A tablet clock stepping backwards never counts as silence.
+        assert!(!silent_too_long(1_000, -50_000));
+    }
+
     use super::*;
 
     fn t(s: &str) -> DeviceTime {

@@ -129,6 +129,9 @@ pub fn decode(text: &str) -> Res<ServerMsg> {
             state: mirror(v.get("state"))?,
             proxy_time_ms: int_at(&v, "proxy_time_ms")?,
         },
+        "heartbeat" => ServerMsg::Heartbeat {
+            proxy_time_ms: int_at(&v, "proxy_time_ms")?,
+        },
         "delta" => ServerMsg::Delta {
             delta: delta(v.get("delta"))?,
         },
@@ -556,6 +559,9 @@ mod tests {
                 protocol: 1,
                 simulated: true,
                 proxy_time_ms: 1_700_000_000_123,
+            },
+            ServerMsg::Heartbeat {
+                proxy_time_ms: 1_700_000_005_123,
             },
             ServerMsg::Snapshot {
                 state: MirrorState {

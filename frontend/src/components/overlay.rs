@@ -8,7 +8,9 @@ use crate::timing;
 #[component]
 pub fn Overlay(state: State) -> impl IntoView {
     let headline = move || match state.link.get() {
-        Link::Connecting | Link::Down => "Reconnecting to Coaster…",
+        Link::Connecting => "Reconnecting to Coaster…",
+        // The last attempt failed: the tablet is offline or the box is down.
+        Link::Down => "Can't reach the stand's server",
         Link::Open => "Loading the board…",
         Link::Live => "Resynchronising with the transmitter…",
     };
