@@ -35,7 +35,7 @@ test('stopping the proxy shows the overlay; restarting it recovers without a rel
   await proxy.stop();
   const overlay = page.getByTestId('overlay');
   await overlay.waitFor();
-  assert.match(await overlay.textContent(), /Reconnecting/);
+  await overlay.filter({ hasText: "Can't reach the stand's server" }).waitFor();
   // The overlay takes the tap a host aims at a row underneath it.
   await row(page, n).getByTestId('seat').click({ timeout: 1_000, trial: true }).then(
     () => assert.fail('a row took a tap under the overlay'),

@@ -2,7 +2,9 @@
 // Every child runs in its own process group and is killed as a group, so a
 // failing test leaves nothing behind.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +12,7 @@ import { chromium } from 'playwright-core';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const binDir = process.env.COASTER_BIN_DIR ?? path.join(root, 'target/release');
-const distDir = process.env.COASTER_DIST ?? path.join(root, 'dist');
+export const distDir = process.env.COASTER_DIST ?? path.join(root, 'dist');
 export const artifacts = path.join(root, 'e2e/artifacts');
 
 const CHROMIUM_ARGS = [
@@ -22,9 +24,9 @@ const CHROMIUM_ARGS = [
 export const LANDSCAPE = { width: 1280, height: 800 };
 export const PORTRAIT = { width: 800, height: 1280 };
 
-/** Starts a binary and resolves once a stdout line matches `pattern`. */
-function spawnUntil(bin, args, pattern, timeoutMs = 20_000) {
-  const child = spawn(path.join(binDir, bin), args, {
+/** Starts a program and resolves once a stdout line matches `pattern`. */
+export function spawnUntil(bin, args, pattern, timeoutMs = 20_000) {
+  const child = spawn(path.isAbsolute(bin) ? bin : path.join(binDir, bin), args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
@@ -86,22 +88,50 @@ export async function startSimulator({ loss, seed, delay } = {}) {
   return { child, address: match[1], stop: () => stop(child) };
 }
 
-/** The proxy serving the built dashboard; without `device` it simulates one itself. */
-export async function startProxy({ device, listen = '127.0.0.1:0' } = {}) {
-  const args = ['--listen', listen, '--dist', distDir];
+/**
+ * The proxy serving the built dashboard; without `device` it simulates one
+ * itself. `tls` serves HTTPS with Coaster's own CA kept in `dataDir`; `pin`
+ * sets the venue PIN.
+ */
+export async function startProxy({ device, listen = '127.0.0.1:0', dist = distDir, tls, pin, dataDir } = {}) {
+  const args = ['--listen', listen, '--dist', dist];
   if (device) args.push('--device', device);
-  const { child, match, log } = await spawnUntil('coaster', args, /coaster listening on (http:\/\/[^\s/]+)\//);
+  if (tls) args.push('--tls');
+  if (pin) args.push('--pin', pin);
+  if (dataDir) args.push('--data-dir', dataDir);
+  const { child, match, log } = await spawnUntil('coaster', args, /coaster listening on (https?:\/\/[^\s/]+)\//);
   const url = match[1];
   return { child, url, port: Number(new URL(url).port), log, stop: () => stop(child) };
 }
 
+const spkiHash = (cert) =>
+  createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+/**
+ * Chromium's `--ignore-certificate-errors-spki-list` value that makes it trust
+ * the certificate a `--tls` proxy serves: the hashes of its CA's key (from the
+ * data directory) and of the served leaf's key, read off a real handshake.
+ */
+export async function trustedSpkis(port, dataDir) {
+  const ca = new X509Certificate(readFileSync(path.join(dataDir, 'tls/ca.pem')));
+  const leaf = await new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false }, () => {
+      const der = socket.getPeerCertificate(true).raw;
+      socket.end();
+      resolve(new X509Certificate(der));
+    });
+    socket.once('error', reject);
+  });
+  return [spkiHash(leaf), spkiHash(ca)].join(',');
+}
+
 /** Chromium with a fresh profile, sized like a tablet in landscape. */
-export async function launchBrowser({ viewport = LANDSCAPE } = {}) {
+export async function launchBrowser({ viewport = LANDSCAPE, args = [] } = {}) {
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'coaster-e2e-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     viewport,
   });
   return {
@@ -117,7 +147,7 @@ export async function launchBrowser({ viewport = LANDSCAPE } = {}) {
  * Opens the dashboard and collects page errors and console errors. `allow`
  * lists console errors a test provokes on purpose (a refused reconnect).
  */
-export async function openApp(context, url, { allow = [] } = {}) {
+export async function openApp(context, url, { allow = [], live = true } = {}) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -127,7 +157,7 @@ export async function openApp(context, url, { allow = [] } = {}) {
     }
   });
   await page.goto(`${url}/`);
-  await waitLive(page);
+  if (live) await waitLive(page);
   return { page, errors };
 }
 
@@ -214,6 +244,12 @@ export async function command(page, cmd) {
       }),
     cmd,
   );
+}
+
+/** Types a PIN on the PIN screen's pad and taps OK. */
+export async function enterPin(page, pin) {
+  for (const digit of pin) await page.getByTestId(`pin-key-${digit}`).click();
+  await page.getByTestId('pin-ok').click();
 }
 
 export async function screenshot(page, name) {

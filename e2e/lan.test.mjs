@@ -1,0 +1,158 @@
+// Coaster as it runs on a restaurant LAN: HTTPS with its own local CA, the
+// venue PIN, the WebSocket over wss with an Origin check, and an installable
+// PWA — in Chromium trusting the generated certificate, as an installed
+// tablet does.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  enterPin, launchBrowser, openApp, screenshot, startProxy, trustedSpkis, waitLive,
+} from './lib/harness.mjs';
+
+const PIN = '2468';
+let dataDir;
+let proxy;
+let url;
+let browser;
+
+before(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'coaster-lan-'));
+  proxy = await startProxy({ tls: true, pin: PIN, dataDir });
+  // The certificate names localhost (and the box's own names), not 127.0.0.1.
+  url = `https://localhost:${proxy.port}`;
+  const spkis = await trustedSpkis(proxy.port, dataDir);
+  browser = await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${spkis}`] });
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A WebSocket upgrade request to the proxy from Node; resolves with the status. */
+function upgrade({ origin, token }) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1',
+      port: proxy.port,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+      path: token ? `/ws?token=${token}` : '/ws',
+      headers: {
+        Host: `localhost:${proxy.port}`,
+        Origin: origin,
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('over https: the PIN screen refuses a wrong PIN, the right one opens a wss board that survives a reload', async () => {
+  const { page, errors } = await openApp(browser.context, url, {
+    live: false,
+    // The login's 401 for the wrong PIN is logged by Chromium as a failed load.
+    allow: [/401 \(Unauthorized\)/],
+  });
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws));
+  const pinScreen = page.getByTestId('pin-screen');
+  await pinScreen.waitFor();
+  assert.equal(new URL(page.url()).protocol, 'https:');
+  await screenshot(page, 'pin-screen');
+  // No wasm app yet: it starts only once the PIN is accepted.
+  assert.equal(await page.getByTestId('tab-board').count(), 0);
+
+  await enterPin(page, '1111');
+  await page.getByTestId('pin-message').filter({ hasText: 'That PIN is not right.' }).waitFor();
+  assert.match(await page.getByTestId('pin-message').textContent(), /4 tries left/);
+  await screenshot(page, 'pin-wrong');
+  assert.equal(await page.evaluate(() => localStorage.getItem('coaster-token')), null);
+
+  await enterPin(page, PIN);
+  await waitLive(page);
+  assert.ok(await pinScreen.isHidden());
+  const token = await page.evaluate(() => localStorage.getItem('coaster-token'));
+  assert.match(token, /^[0-9a-f]{32}$/);
+  const live = sockets.map((ws) => ws.url());
+  assert.ok(live.length > 0 && live.every((u) => u.startsWith(`wss://localhost:${proxy.port}/ws?token=${token}`)), live.join(' '));
+
+  await page.reload();
+  await waitLive(page);
+  assert.ok(await pinScreen.isHidden(), 'the PIN was asked again after a reload');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('installable: a manifest Chromium accepts and an active service worker', async () => {
+  const { page, errors } = await openApp(browser.context, url);
+  const worker = await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    return { state: reg.active.state, script: reg.active.scriptURL };
+  });
+  assert.equal(worker.state, 'activated');
+  assert.equal(worker.script, `${url}/sw.js`);
+  const cdp = await page.context().newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, []);
+  const manifest = await page.evaluate(async () => (await fetch('/manifest.webmanifest')).json());
+  assert.equal(manifest.display, 'standalone');
+  assert.deepEqual(
+    manifest.icons.map((i) => `${i.sizes} ${i.purpose}`).sort(),
+    ['192x192 any', '192x192 maskable', '512x512 any', '512x512 maskable'],
+  );
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the WebSocket refuses a foreign origin and a missing token', async () => {
+  const token = await (async () => {
+    const { page } = await openApp(browser.context, url);
+    const t = await page.evaluate(() => localStorage.getItem('coaster-token'));
+    await page.close();
+    return t;
+  })();
+  assert.equal(await upgrade({ origin: url, token }), 101);
+  assert.equal(await upgrade({ origin: url }), 401);
+  assert.equal(await upgrade({ origin: 'https://evil.example', token }), 403);
+
+  // And from a real page on another origin, with a valid token in hand.
+  const foreign = http.createServer((_, res) => res.end('<!doctype html><title>elsewhere</title>'));
+  await new Promise((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+  try {
+    const page = await browser.context.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(m.text()));
+    await page.goto(`http://127.0.0.1:${foreign.address().port}/`);
+    const outcome = await page.evaluate(
+      (wsUrl) => new Promise((resolve) => {
+        const ws = new WebSocket(wsUrl);
+        ws.onopen = () => resolve('open');
+        ws.onclose = (e) => resolve(`closed ${e.code}`);
+      }),
+      `wss://localhost:${proxy.port}/ws?token=${token}`,
+    );
+    assert.equal(outcome, 'closed 1006');
+    assert.ok(logs.some((text) => /Unexpected response code: 403/.test(text)), logs.join('\n'));
+    await page.close();
+  } finally {
+    foreign.close();
+  }
+});

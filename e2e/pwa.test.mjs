@@ -1,0 +1,71 @@
+// The app shell across an outage and a deploy: with the stand's server gone
+// the tablet still opens the app (from its service worker) and says plainly
+// that it cannot reach the server, with the board blocked; a new deploy is
+// offered as "New version — Reload" and only switches on that tap.
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  distDir, launchBrowser, openApp, screenshot, startProxy, waitLive,
+} from './lib/harness.mjs';
+
+let dist;
+let proxy;
+let browser;
+
+before(async () => {
+  // A copy of the build, so the test can "deploy" a new one into it.
+  dist = mkdtempSync(path.join(tmpdir(), 'coaster-dist-'));
+  cpSync(distDir, dist, { recursive: true });
+  proxy = await startProxy({ dist });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  if (dist) rmSync(dist, { recursive: true, force: true });
+});
+
+const cacheNames = async (page) => (await page.evaluate(() => caches.keys())).sort();
+
+test('offline the app says it cannot reach the server; a deploy waits for the Reload tap', async () => {
+  // Refused reconnects and loads while the server is down are logged by Chromium.
+  const { page, errors } = await openApp(browser.context, proxy.url, { allow: [/WebSocket connection to .* failed/, /ERR_CONNECTION_REFUSED/] });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  const [before] = await cacheNames(page);
+  assert.match(before, /^coaster-[0-9a-f]{16}$/);
+  const banner = page.getByTestId('update-banner');
+  assert.ok(await banner.isHidden(), 'a new version offered before any deploy');
+
+  await proxy.stop();
+  const overlay = page.getByTestId('overlay');
+  await overlay.filter({ hasText: "Can't reach the stand's server" }).waitFor();
+  // Offline and reloaded: the cached shell, never a board that looks live.
+  await page.reload();
+  await overlay.filter({ hasText: "Can't reach the stand's server" }).waitFor();
+  assert.equal(await page.getByTestId('device-status').textContent(), 'No connection');
+  await screenshot(page, 'offline');
+
+  // Deploy: the stamped sw.js changes with the build.
+  const sw = path.join(dist, 'sw.js');
+  writeFileSync(sw, readFileSync(sw, 'utf8').replace(/^const VERSION = '[0-9a-f]+';/m, "const VERSION = '0123456789abcdef';"));
+  proxy = await startProxy({ dist, listen: `127.0.0.1:${proxy.port}` });
+  await waitLive(page);
+  // What the page's ten-minute check does; Chromium may also have noticed already.
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+  await banner.waitFor();
+  await screenshot(page, 'update-banner');
+  // Offered, not switched: the page still runs under the old worker.
+  assert.deepEqual(await cacheNames(page), [before, 'coaster-0123456789abcdef'].sort());
+
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('update-reload').click()]);
+  await waitLive(page);
+  assert.ok(await banner.isHidden());
+  // The new worker drops the old cache as it activates.
+  await page.waitForFunction(async () => (await caches.keys()).join() === 'coaster-0123456789abcdef');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
