@@ -156,3 +156,48 @@ test('the WebSocket refuses a foreign origin and a missing token', async () => {
     foreign.close();
   }
 });
+
+test('a tablet whose token stops working is asked for the PIN again, then carries on without a reload', async () => {
+  const { page, errors } = await openApp(browser.context, url, {
+    // The refused reconnects (401 while the old token is no good) and the outage.
+    allow: [/401 \(Unauthorized\)/, /WebSocket connection to .* failed/, /ERR_CONNECTION_REFUSED/],
+  });
+  await page.evaluate(() => { window.notReloaded = true; });
+  // A new venue PIN signs every tablet out (tokens are kept per PIN).
+  await proxy.stop();
+  proxy = await startProxy({ tls: true, pin: '13579', dataDir, listen: `127.0.0.1:${proxy.port}` });
+  await page.getByTestId('pin-screen').waitFor({ timeout: 15_000 });
+  await enterPin(page, '13579');
+  await waitLive(page, 15_000);
+  assert.equal(await page.evaluate(() => window.notReloaded), true);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Last in this file: it locks this address out of logging in for a minute.
+test('wrong PINs lock the pad out with a countdown', async () => {
+  const { page, errors } = await openApp(browser.context, url, {
+    live: false,
+    allow: [/401 \(Unauthorized\)/, /429 \(Too Many Requests\)/],
+  });
+  await page.evaluate(() => localStorage.removeItem('coaster-token'));
+  await page.reload();
+  await page.getByTestId('pin-screen').waitFor();
+  const message = page.getByTestId('pin-message');
+  for (let tries = 4; tries >= 0; tries--) {
+    await enterPin(page, '9999');
+    await message.filter({ hasText: tries ? `${tries} tries left` : /right\.$/ }).waitFor();
+  }
+  await enterPin(page, '13579');
+  await message.filter({ hasText: /Too many wrong PINs\. Try again in \d+ s\./ }).waitFor();
+  // The OK key counts down instead of taking the PIN.
+  await page.getByTestId('pin-ok').filter({ hasText: /^\d+ s$/ }).waitFor();
+  const first = await page.getByTestId('pin-ok').textContent();
+  await page.waitForTimeout(1_200);
+  const later = await page.getByTestId('pin-ok').textContent();
+  assert.ok(parseInt(later, 10) < parseInt(first, 10), `${first} → ${later}`);
+  await screenshot(page, 'pin-locked');
+  assert.equal(await page.evaluate(() => localStorage.getItem('coaster-token')), null);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
