@@ -197,24 +197,30 @@ fn outcome_unknown(error: &DeviceError) -> bool {
     )
 }
 
-/// How long one read-back may take: it holds the host's verdict, so it gets
-/// less than a command's deadline (two transmissions at the RFC timing).
-pub const READ_BACK_DEADLINE: Duration = Duration::from_secs(3);
+/// How long the proxy keeps trying to read the sessions back after a command
+/// went unanswered: the host's verdict waits for it, so it is bounded, but a
+/// read-back is what tells a host whether a page really went out.
+pub const READ_BACK_WINDOW: Duration = Duration::from_secs(6);
 
-/// Reads all sessions back, three tries at most and only while the device
-/// counts as reachable, to learn what an unanswered command did.
+/// One read-back request's deadline: two transmissions at the RFC timing.
+const READ_BACK_TRY: Duration = Duration::from_secs(3);
+
+/// Reads all sessions back, trying again while the device stays silent, until
+/// one answer arrives or the window closes, and only while it counts as reachable.
 async fn read_back(device: &Device, link: &watch::Receiver<LinkHealth>) -> Option<Box<Envelope>> {
-    for _ in 0..3 {
-        if !link.borrow().reachable {
+    let until = Instant::now() + READ_BACK_WINDOW;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || !link.borrow().reachable {
             return None;
         }
-        if let Ok(Sessions::Changed { envelope, .. }) =
-            device.get_sessions_within(READ_BACK_DEADLINE).await
-        {
-            return Some(envelope);
+        match device.get_sessions_within(left.min(READ_BACK_TRY)).await {
+            Ok(Sessions::Changed { envelope, .. }) => return Some(envelope),
+            Err(DeviceError::Unreachable(_)) => continue,
+            // An answer that is no list will not become one by asking again.
+            Ok(Sessions::Unchanged) | Err(_) => return None,
         }
     }
-    None
 }
 
 /// Whether `after` shows a page since `before`: `notified` moved, or — for a

@@ -56,9 +56,6 @@ fn script(tablet: i64) -> Vec<Command> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_commands_through_thirty_percent_loss() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("proxy=debug,simulator=warn")
-        .try_init();
     let sim = start_simulator(|c| {
         c.loss = 0.3;
         c.seed = 7;
