@@ -69,3 +69,40 @@ test('offline the app says it cannot reach the server; a deploy waits for the Re
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the screen wake lock is taken while the board is open and again when the tab comes back', async () => {
+  const page = await browser.context.newPage();
+  // Headless Chromium has no screen to keep on: a stand-in counts requests
+  // and lets the test release the lock as the browser does on hiding a tab.
+  await page.addInitScript(() => {
+    window.wakeRequests = 0;
+    Object.defineProperty(navigator, 'wakeLock', {
+      value: {
+        request: async (type) => {
+          window.wakeRequests += 1;
+          window.wakeSentinel = { type, onrelease: null };
+          return window.wakeSentinel;
+        },
+      },
+    });
+  });
+  await page.goto(`${proxy.url}/`);
+  await waitLive(page);
+  assert.equal(await page.evaluate(() => window.wakeRequests), 1);
+  assert.equal(await page.evaluate(() => window.wakeSentinel.type), 'screen');
+
+  const setVisibility = (state) => page.evaluate((state) => {
+    Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
+    if (state === 'hidden') window.wakeSentinel.onrelease?.();
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+  await setVisibility('hidden');
+  assert.equal(await page.evaluate(() => window.wakeRequests), 1, 'requested while hidden');
+  await setVisibility('visible');
+  await page.waitForFunction(() => window.wakeRequests === 2);
+  // Visible again while the lock is held: no second lock.
+  await setVisibility('visible');
+  await page.waitForTimeout(200);
+  assert.equal(await page.evaluate(() => window.wakeRequests), 2);
+  await page.close();
+});
