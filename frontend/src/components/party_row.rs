@@ -15,10 +15,13 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
     let number = party.session.number;
     let target = Target::Row(number);
     let session = StoredValue::new(party.session.clone());
-    let timing = move || {
-        session
-            .with_value(|s| party_timing(s, state.device_now(), state.prefs.get().out_long_after_s))
-    };
+    // One computation per row per tick; the class bindings below hang off
+    // narrower memos, so a tick rewrites only the text that moved.
+    let timing = Memo::new(move |_| {
+        session.with_value(|s| party_timing(s, state.device_now(), state.out_long_after_s.get()))
+    });
+    let tier = Memo::new(move |_| timing.with(|t| t.tier));
+    let out_long = Memo::new(move |_| timing.with(|t| t.pager_out_long));
     let busy = move || state.ops.with(|log| log.busy(target));
     let paged = party.session.notified.is_some();
     let name = party.session.label.clone().unwrap_or_else(|| "—".into());
@@ -53,8 +56,8 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
 
     view! {
         <article
-            class=move || format!("row {}", timing().tier.class())
-            class:out-long=move || timing().pager_out_long
+            class=move || format!("row {}", tier.get().class())
+            class:out-long=move || out_long.get()
             class:paged=paged
             data-testid=format!("row-{number}")
             data-number=number
@@ -69,9 +72,9 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
                 </div>
             </div>
             <div class="wait" data-testid="wait">
-                <div class="wait-time">{move || timing::duration(timing().wait_s)}</div>
+                <div class="wait-time">{move || timing.with(|t| timing::duration(t.wait_s))}</div>
                 <div class="wait-note">
-                    {move || match timing().over_by_s {
+                    {move || match timing.with(|t| t.over_by_s) {
                         Some(over) => format!("+{} over", timing::duration(over)),
                         None if paged => "waited".to_string(),
                         None => "waiting".to_string(),
@@ -79,18 +82,19 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
                 </div>
             </div>
             <div class="state" data-testid="state">
-                {move || match timing().since_page_s {
-                    Some(since) => {
-                        let times = if page_count > 1 { format!(" ×{page_count}") } else { String::new() };
-                        let long = timing().pager_out_long;
-                        view! {
-                            <div class="paged-badge">"Paged" {times}</div>
-                            <div class="since">{timing::duration(since)} " ago"</div>
-                            {long.then(|| view! { <div class="long-badge">"Pager out long"</div> })}
-                        }
-                            .into_any()
+                {if paged {
+                    let times = if page_count > 1 { format!(" ×{page_count}") } else { String::new() };
+                    view! {
+                        <div class="paged-badge">"Paged" {times}</div>
+                        <div class="since">
+                            {move || timing.with(|t| timing::duration(t.since_page_s.unwrap_or(0)))}
+                            " ago"
+                        </div>
+                        {move || out_long.get().then(|| view! { <div class="long-badge">"Pager out long"</div> })}
                     }
-                    None => view! { <div class="waiting-badge">"Waiting"</div> }.into_any(),
+                        .into_any()
+                } else {
+                    view! { <div class="waiting-badge">"Waiting"</div> }.into_any()
                 }}
             </div>
             <div class="actions">
