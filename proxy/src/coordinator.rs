@@ -92,6 +92,7 @@ pub async fn run(
         observing: false,
         observe_queued: false,
         snapshot_queued: false,
+        resyncing: true,
         settings_known: false,
         etag: None,
         last_push: Instant::now(),
@@ -259,6 +260,9 @@ struct Coordinator {
     observing: bool,
     observe_queued: bool,
     snapshot_queued: bool,
+    /// The board may not match the device until a snapshot or registration
+    /// lands; tablets block taps meanwhile. Routine polls do not set it.
+    resyncing: bool,
     settings_known: bool,
     etag: Option<Vec<u8>>,
     last_push: Instant,
@@ -362,6 +366,7 @@ impl Coordinator {
                 match result {
                     Ok(notifications) => {
                         self.observing = true;
+                        self.resyncing = false;
                         self.last_push = Instant::now();
                         // The registration's snapshot is the whole truth; even if its
                         // sequence went back (a reboot), registering again is what
@@ -388,9 +393,10 @@ impl Coordinator {
                 match result {
                     Ok(Sessions::Changed { envelope, etag }) => {
                         self.etag = etag;
+                        self.resyncing = false;
                         self.fold(&envelope, Source::Snapshot);
                     }
-                    Ok(Sessions::Unchanged) => {}
+                    Ok(Sessions::Unchanged) => self.resyncing = false,
                     Err(error) => tracing::debug!(%error, "snapshot failed"),
                 }
             }
@@ -546,6 +552,7 @@ impl Coordinator {
 
     fn lost_observation(&mut self) {
         tracing::info!("the Observe registration ended; registering again");
+        self.resyncing = true;
         self.notifications = None;
         self.observing = false;
         self.enqueue_observe();
@@ -558,12 +565,14 @@ impl Coordinator {
             Some(Resync::Backwards { last, got }) if source == Source::Snapshot => {
                 // The device restarted and forgot its observers: register again.
                 tracing::warn!(last, got, "the transmitter restarted; registering again");
+                self.resyncing = true;
                 self.observing = false;
                 self.notifications = None;
                 self.enqueue_observe();
             }
             Some(Resync::Backwards { last, got }) => {
                 tracing::info!(last, got, "an old answer; checking with a snapshot");
+                self.resyncing = true;
                 self.enqueue_snapshot();
             }
             Some(Resync::Gap { expected, got }) => {
@@ -583,6 +592,7 @@ impl Coordinator {
             (false, _) => self.gap_since = None,
             (true, Some(since)) if now.duration_since(since) > GAP_GRACE => {
                 tracing::info!("notifications still missing; resynchronising");
+                self.resyncing = true;
                 self.gap_since = None;
                 self.enqueue_snapshot();
             }
@@ -590,6 +600,7 @@ impl Coordinator {
         }
         if self.observing && now.duration_since(self.last_push) > OBSERVE_SILENCE {
             tracing::warn!("no notification or ping for {OBSERVE_SILENCE:?}; registering again");
+            self.resyncing = true;
             self.observing = false;
             self.notifications = None;
             self.enqueue_observe();
@@ -648,6 +659,7 @@ impl Coordinator {
         }
         if link.reachable && !was_reachable && !self.observe_queued {
             // Back from silence: whatever happened meanwhile, start from a fresh registration.
+            self.resyncing = true;
             self.observing = false;
             self.notifications = None;
             self.enqueue_observe();
@@ -656,7 +668,7 @@ impl Coordinator {
         let health = Health {
             reachable: link.reachable,
             observing: self.observing,
-            synced: link.reachable && !self.snapshot_queued && !self.observe_queued,
+            synced: link.reachable && !self.resyncing,
             last_contact_ms: link.last_contact.map(unix_ms_at),
             last_rtt_ms: link
                 .last_rtt

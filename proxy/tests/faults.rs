@@ -160,3 +160,37 @@ async fn foreign_and_malformed_datagrams_change_nothing() {
     assert_eq!(tablet.state.parties.len(), before.parties.len() + 1);
     coaster.shutdown().await;
 }
+
+#[tokio::test]
+async fn routine_probes_never_mark_the_board_unsynced() {
+    // Probe an idle link every 100 ms instead of every 3 s, to see many polls quickly.
+    let timing = Config {
+        probe_idle: Duration::from_millis(100),
+        probe_repeat: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let sim = start_simulator(|_| {}).await;
+    let coaster = start_coaster(Some(sim.local_addr()), timing).await;
+    let mut tablet = Tablet::connect(coaster.addr, "t").await;
+    until_live(&mut tablet).await;
+    let polls_before = sim.traffic().received;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Ok(shared::protocol::ServerMsg::Delta { delta }) =
+            tokio::time::timeout_at(deadline, tablet.next_message()).await
+        {
+            if let Some(health) = delta.health {
+                assert!(
+                    health.synced,
+                    "a probe flashed the board as unsynced: {health:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        sim.traffic().received >= polls_before + 5,
+        "the link was not probed"
+    );
+    coaster.shutdown().await;
+    sim.shutdown().await;
+}
