@@ -71,40 +71,23 @@ pub struct Store {
     pub dialog: RwSignal<Option<Dialog>>,
     /// East-positive UTC offset of the tablet's zone, the fallback device zone.
     pub tablet_utc_offset_s: i64,
-    /// The device's clock, computed once per tick for every row: a memo, so
-    /// rows wake once a second, not on every delta the mirror takes.
-    pub clock: Memo<DeviceTime>,
-    pub out_long_after_s: Memo<i64>,
 }
 
 impl Store {
     pub fn new(now_ms: i64, tablet_utc_offset_s: i64, prefs: Prefs) -> Self {
-        let mirror = RwSignal::new(MirrorState::default());
-        let skew_ms = RwSignal::new(0);
-        let now_ms = RwSignal::new(now_ms);
-        let prefs = RwSignal::new(prefs);
         Store {
-            mirror,
+            mirror: RwSignal::new(MirrorState::default()),
             link: RwSignal::new(Link::Connecting),
-            skew_ms,
-            now_ms,
+            skew_ms: RwSignal::new(0),
+            now_ms: RwSignal::new(now_ms),
             last_sync_ms: RwSignal::new(None),
             ops: RwSignal::new(OpLog::default()),
             history: RwSignal::new(None),
             undo: RwSignal::new(None),
-            prefs,
+            prefs: RwSignal::new(prefs),
             view: RwSignal::new(View::Board),
             dialog: RwSignal::new(None),
             tablet_utc_offset_s,
-            clock: Memo::new(move |_| {
-                timing::device_now(
-                    now_ms.get(),
-                    skew_ms.get(),
-                    mirror.with(|m| m.health.device_clock_offset_s),
-                    tablet_utc_offset_s,
-                )
-            }),
-            out_long_after_s: Memo::new(move |_| prefs.with(|p| p.out_long_after_s)),
         }
     }
 
@@ -122,8 +105,6 @@ impl Store {
             view: self.view.read_only(),
             dialog: self.dialog.read_only(),
             tablet_utc_offset_s: self.tablet_utc_offset_s,
-            clock: self.clock,
-            out_long_after_s: self.out_long_after_s,
         }
     }
 }
@@ -143,14 +124,17 @@ pub struct State {
     pub view: ReadSignal<View>,
     pub dialog: ReadSignal<Option<Dialog>>,
     pub tablet_utc_offset_s: i64,
-    pub clock: Memo<DeviceTime>,
-    pub out_long_after_s: Memo<i64>,
 }
 
 impl State {
-    /// The device's clock now; reactive, changes once a second.
+    /// The device's clock now; reactive, ticks every second.
     pub fn device_now(&self) -> DeviceTime {
-        self.clock.get()
+        timing::device_now(
+            self.now_ms.get(),
+            self.skew_ms.get(),
+            self.mirror.with(|m| m.health.device_clock_offset_s),
+            self.tablet_utc_offset_s,
+        )
     }
 
     /// The proxy's clock now, for its `*_ms` fields.

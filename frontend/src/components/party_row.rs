@@ -15,13 +15,12 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
     let number = party.session.number;
     let target = Target::Row(number);
     let session = StoredValue::new(party.session.clone());
-    // One computation per row per tick; the class bindings below hang off
-    // narrower memos, so a tick rewrites only the text that moved.
-    let timing = Memo::new(move |_| {
-        session.with_value(|s| party_timing(s, state.device_now(), state.out_long_after_s.get()))
-    });
-    let tier = Memo::new(move |_| timing.with(|t| t.tier));
-    let out_long = Memo::new(move |_| timing.with(|t| t.pager_out_long));
+    // Bindings re-run every tick, but the DOM is only written where the text
+    // or class actually changed; nothing here builds nodes on a tick.
+    let timing = move || {
+        let out_long_after_s = state.prefs.with(|p| p.out_long_after_s);
+        session.with_value(|s| party_timing(s, state.device_now(), out_long_after_s))
+    };
     let busy = move || state.ops.with(|log| log.busy(target));
     let paged = party.session.notified.is_some();
     let name = party.session.label.clone().unwrap_or_else(|| "—".into());
@@ -56,8 +55,8 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
 
     view! {
         <article
-            class=move || format!("row {}", tier.get().class())
-            class:out-long=move || out_long.get()
+            class=move || format!("row {}", timing().tier.class())
+            class:out-long=move || timing().pager_out_long
             class:paged=paged
             data-testid=format!("row-{number}")
             data-number=number
@@ -72,9 +71,9 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
                 </div>
             </div>
             <div class="wait" data-testid="wait">
-                <div class="wait-time">{move || timing.with(|t| timing::duration(t.wait_s))}</div>
+                <div class="wait-time">{move || timing::duration(timing().wait_s)}</div>
                 <div class="wait-note">
-                    {move || match timing.with(|t| t.over_by_s) {
+                    {move || match timing().over_by_s {
                         Some(over) => format!("+{} over", timing::duration(over)),
                         None if paged => "waited".to_string(),
                         None => "waiting".to_string(),
@@ -87,10 +86,10 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
                     view! {
                         <div class="paged-badge">"Paged" {times}</div>
                         <div class="since">
-                            {move || timing.with(|t| timing::duration(t.since_page_s.unwrap_or(0)))}
+                            {move || timing::duration(timing().since_page_s.unwrap_or(0))}
                             " ago"
                         </div>
-                        {move || out_long.get().then(|| view! { <div class="long-badge">"Pager out long"</div> })}
+                        <div class="long-badge" hidden=move || !timing().pager_out_long>"Pager out long"</div>
                     }
                         .into_any()
                 } else {
