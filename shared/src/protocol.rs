@@ -522,7 +522,7 @@ impl ClientMsg {
             .get("command")
             .ok_or(ProtocolError::MissingCommand { op: op.clone() })?;
         if let Some(kind) = command.get("type").and_then(|t| t.as_str()) {
-            if !KNOWN_COMMANDS.contains(&kind) {
+            if !COMMAND_NAMES.contains(&kind) {
                 return Err(ProtocolError::UnknownCommand {
                     op,
                     name: kind.to_string(),
@@ -537,7 +537,8 @@ impl ClientMsg {
     }
 }
 
-const KNOWN_COMMANDS: &[&str] = &[
+/// Every `command.type` the proxy takes, as on the wire.
+pub const COMMAND_NAMES: &[&str] = &[
     "create_session",
     "update_session",
     "page_session",

@@ -14,24 +14,14 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use shared::device::RequestBody;
 use shared::limits;
-use shared::protocol::{ClientMsg, ValidCommand};
+use shared::protocol::{ClientMsg, ValidCommand, COMMAND_NAMES};
 
-const COMMANDS: &[&str] = &[
-    "create_session",
-    "update_session",
-    "page_session",
-    "clear_session",
-    "remove_session",
-    "clear_all_sessions",
-    "get_history",
-    "clear_history",
-    "get_statistics",
-    "clear_statistics",
-    "standalone_page",
-    "get_settings",
-    "update_settings",
-    "format_disk",
-];
+/// Every command the proxy knows, and one it does not.
+fn command_names() -> Vec<&'static str> {
+    let mut names = COMMAND_NAMES.to_vec();
+    names.push("format_disk");
+    names
+}
 
 const FIELDS: &[&str] = &[
     "type",
@@ -140,7 +130,7 @@ fn string() -> impl Strategy<Value = Value> {
 /// and mostly the right types: it gets past parsing to `validate`.
 fn command() -> impl Strategy<Value = Value> {
     let kind = prop_oneof![
-        8 => prop::sample::select(COMMANDS).prop_map(Value::from),
+        8 => prop::sample::select(command_names()).prop_map(Value::from),
         1 => hostile::leaf(),
     ];
     let ints = prop::collection::vec(prop::option::weighted(0.5, int()), 5);
