@@ -188,8 +188,7 @@ fn refuse_websocket(request: &Request, site: &Site) -> Option<Reply> {
     // A browser always names the page's origin; a page from anywhere else
     // must not drive this stand's pagers with a tablet's token.
     if let (Some(origin), Some(host)) = (&request.origin, &request.host) {
-        let scheme = if site.tls.is_some() { "https" } else { "http" };
-        if !origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")) {
+        if !origin_allowed(origin, host, site.tls.is_some()) {
             tracing::warn!(%origin, "refused a WebSocket from a foreign origin");
             return Some(Reply::new("403 Forbidden", "text/plain", "foreign origin"));
         }
@@ -207,6 +206,20 @@ fn refuse_websocket(request: &Request, site: &Site) -> Option<Reply> {
         ));
     }
     None
+}
+
+/// The page's own origin; and, on plain-HTTP loopback (development only),
+/// any loopback page, so `trunk serve` on its own port can forward `/ws` here.
+fn origin_allowed(origin: &str, host: &str, tls: bool) -> bool {
+    let scheme = if tls { "https" } else { "http" };
+    if origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")) {
+        return true;
+    }
+    let Some(rest) = origin.strip_prefix("http://").filter(|_| !tls) else {
+        return false;
+    };
+    let origin_host = rest.rsplit_once(':').map_or(rest, |(h, _)| h);
+    matches!(origin_host, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 fn respond(request: &Request, from: IpAddr, site: &Site) -> Reply {
@@ -462,6 +475,52 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(parse_head(b"\x00\x01 nonsense\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn only_the_pages_own_origin_may_open_the_websocket() {
+        assert!(origin_allowed(
+            "https://stand.local:8443",
+            "stand.local:8443",
+            true
+        ));
+        assert!(!origin_allowed(
+            "https://evil.example",
+            "stand.local:8443",
+            true
+        ));
+        assert!(!origin_allowed(
+            "http://stand.local:8443",
+            "stand.local:8443",
+            true
+        ));
+        // Over TLS even a loopback page from another port is foreign.
+        assert!(!origin_allowed(
+            "http://127.0.0.1:8081",
+            "127.0.0.1:8080",
+            true
+        ));
+        // Development: trunk serve's page on another loopback port.
+        assert!(origin_allowed(
+            "http://127.0.0.1:8081",
+            "127.0.0.1:8080",
+            false
+        ));
+        assert!(origin_allowed(
+            "http://localhost:8081",
+            "127.0.0.1:8080",
+            false
+        ));
+        assert!(!origin_allowed(
+            "http://127.0.0.1.evil.example",
+            "127.0.0.1:8080",
+            false
+        ));
+        assert!(!origin_allowed(
+            "http://evil.example:80",
+            "127.0.0.1:8080",
+            false
+        ));
     }
 
     #[test]
