@@ -23,6 +23,7 @@ pub fn App() -> impl IntoView {
         move || {
             let now = now_ms();
             store.now_ms.set(now);
+            store.tick_clock();
             if store.link.get_untracked() == Link::Live
                 && store.mirror.with_untracked(|m| m.health.synced)
             {

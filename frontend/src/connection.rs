@@ -159,6 +159,7 @@ fn handle(store: Store, msg: ServerMsg) {
                 store.last_sync_ms.set(Some(now));
             }
             store.mirror.set(state);
+            store.tick_clock();
             store.link.set(Link::Live);
             BACKOFF.with(|b| b.borrow_mut().reset());
             store.ops.with_untracked(|log| {
@@ -170,7 +171,11 @@ fn handle(store: Store, msg: ServerMsg) {
         // Hearing it is all it is for.
         ServerMsg::Heartbeat { .. } => {}
         ServerMsg::Delta { delta } => {
+            let new_offset = delta.health.is_some();
             store.mirror.update(|m| m.apply(&delta));
+            if new_offset {
+                store.tick_clock();
+            }
             if store.mirror.with_untracked(|m| m.health.synced) {
                 store.last_sync_ms.set(Some(now));
             }

@@ -62,6 +62,9 @@ pub struct Store {
     pub skew_ms: RwSignal<i64>,
     /// The tablet's clock, ticking once a second so timers move together.
     pub now_ms: RwSignal<i64>,
+    /// The device's clock in seconds, set by [`Store::tick_clock`]: rows read
+    /// this one signal, so a delta to the mirror does not wake 300 timers.
+    pub device_now_s: RwSignal<i64>,
     pub last_sync_ms: RwSignal<Option<i64>>,
     pub ops: RwSignal<OpLog>,
     pub history: RwSignal<Option<Vec<HistoryEntry>>>,
@@ -80,6 +83,9 @@ impl Store {
             link: RwSignal::new(Link::Connecting),
             skew_ms: RwSignal::new(0),
             now_ms: RwSignal::new(now_ms),
+            device_now_s: RwSignal::new(
+                timing::device_now(now_ms, 0, None, tablet_utc_offset_s).seconds(),
+            ),
             last_sync_ms: RwSignal::new(None),
             ops: RwSignal::new(OpLog::default()),
             history: RwSignal::new(None),
@@ -91,12 +97,29 @@ impl Store {
         }
     }
 
+    /// Recomputes the device clock from the tablet clock, the proxy skew and
+    /// the device offset; wakes its readers only when the second changed.
+    pub fn tick_clock(&self) {
+        let now = timing::device_now(
+            self.now_ms.get_untracked(),
+            self.skew_ms.get_untracked(),
+            self.mirror
+                .with_untracked(|m| m.health.device_clock_offset_s),
+            self.tablet_utc_offset_s,
+        )
+        .seconds();
+        if self.device_now_s.get_untracked() != now {
+            self.device_now_s.set(now);
+        }
+    }
+
     pub fn state(&self) -> State {
         State {
             mirror: self.mirror.read_only(),
             link: self.link.read_only(),
             skew_ms: self.skew_ms.read_only(),
             now_ms: self.now_ms.read_only(),
+            device_now_s: self.device_now_s.read_only(),
             last_sync_ms: self.last_sync_ms.read_only(),
             ops: self.ops.read_only(),
             history: self.history.read_only(),
@@ -116,6 +139,7 @@ pub struct State {
     pub link: ReadSignal<Link>,
     pub skew_ms: ReadSignal<i64>,
     pub now_ms: ReadSignal<i64>,
+    pub device_now_s: ReadSignal<i64>,
     pub last_sync_ms: ReadSignal<Option<i64>>,
     pub ops: ReadSignal<OpLog>,
     pub history: ReadSignal<Option<Vec<HistoryEntry>>>,
@@ -127,14 +151,9 @@ pub struct State {
 }
 
 impl State {
-    /// The device's clock now; reactive, ticks every second.
+    /// The device's clock now; reactive, changes once a second.
     pub fn device_now(&self) -> DeviceTime {
-        timing::device_now(
-            self.now_ms.get(),
-            self.skew_ms.get(),
-            self.mirror.with(|m| m.health.device_clock_offset_s),
-            self.tablet_utc_offset_s,
-        )
+        DeviceTime::from_seconds(self.device_now_s.get())
     }
 
     /// The proxy's clock now, for its `*_ms` fields.
