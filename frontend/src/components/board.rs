@@ -36,18 +36,16 @@ pub fn Board(state: State) -> impl IntoView {
     let chip = RwSignal::new(None::<u32>);
     let query = RwSignal::new(String::new());
 
+    // The size chip and the search box, shared by the list and its count.
+    let passes = move |p: &Party| {
+        chip.get()
+            .is_none_or(|c| size_matches(c, p.session.party_size))
+            && query.with(|q| search_matches(q, p))
+    };
     let visible = move || {
-        let mut parties: Vec<Party> = state.mirror.with(|m| {
-            m.parties
-                .iter()
-                .filter(|p| {
-                    chip.get()
-                        .is_none_or(|c| size_matches(c, p.session.party_size))
-                })
-                .filter(|p| query.with(|q| search_matches(q, p)))
-                .cloned()
-                .collect()
-        });
+        let mut parties: Vec<Party> = state
+            .mirror
+            .with(|m| m.parties.iter().filter(|p| passes(p)).cloned().collect());
         let by_wait = sort.get() == SortBy::Wait;
         parties.sort_unstable_by_key(|p| {
             let started = if by_wait {
@@ -61,16 +59,9 @@ pub fn Board(state: State) -> impl IntoView {
     };
     let total = move || state.mirror.with(|m| m.parties.len());
     let shown = move || {
-        state.mirror.with(|m| {
-            m.parties
-                .iter()
-                .filter(|p| {
-                    chip.get()
-                        .is_none_or(|c| size_matches(c, p.session.party_size))
-                })
-                .filter(|p| query.with(|q| search_matches(q, p)))
-                .count()
-        })
+        state
+            .mirror
+            .with(|m| m.parties.iter().filter(|p| passes(p)).count())
     };
 
     let sort_button = move |by: SortBy, text: &'static str, testid: &'static str| {
