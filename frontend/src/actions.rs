@@ -99,5 +99,7 @@ pub fn stored(key: &str) -> Option<String> {
 }
 
 pub fn use_actions() -> Actions {
-    expect_context::<Actions>()
+    // Not `expect_context`: its message formats the type name with `{:?}`,
+    // which alone brought string escaping into the wasm (4.5 KB gzip).
+    use_context::<Actions>().expect("App provides Actions")
 }

@@ -70,7 +70,8 @@ impl DeviceTime {
             return Err(bad());
         }
         let field = |from: usize, to: usize| -> Result<i64, BadTimestamp> {
-            let digits = &text[from..to];
+            // `get`, not indexing: no panic path (and its formatting) in the wasm.
+            let digits = text.get(from..to).ok_or_else(bad)?;
             if !digits.bytes().all(|c| c.is_ascii_digit()) {
                 return Err(bad());
             }
