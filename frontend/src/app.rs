@@ -29,7 +29,7 @@ pub fn App() -> impl IntoView {
             {
                 store.last_sync_ms.set(Some(now));
             }
-            store.ops.update(|log| log.prune(now));
+            store.ops.maybe_update(|log| log.prune(now));
             connection::watchdog(store, now);
         },
         Duration::from_secs(1),

@@ -107,16 +107,14 @@ impl OpLog {
             .any(|op| op.target == target && op.status == Status::Sending)
     }
 
+    /// The target's latest op, faded or not.
+    pub fn latest(&self, target: Target) -> Option<&Op> {
+        self.ops.iter().rev().find(|op| op.target == target)
+    }
+
     /// What the target should show: its latest op, unless that is a ✓ that has faded.
     pub fn shown(&self, target: Target, now_ms: i64) -> Option<&Op> {
-        self.ops
-            .iter()
-            .rev()
-            .find(|op| op.target == target)
-            .filter(|op| {
-                op.status != Status::Acknowledged
-                    || op.settled_ms.is_some_and(|t| now_ms - t < ACK_SHOWN_MS)
-            })
+        self.latest(target).filter(|op| !faded(op, now_ms))
     }
 
     /// Ops to send again, in order, after a reconnect.
@@ -129,13 +127,17 @@ impl OpLog {
             .retain(|op| op.target != target || op.status == Status::Sending);
     }
 
-    /// Forgets faded ✓s so the log stays small over a long night.
-    pub fn prune(&mut self, now_ms: i64) {
-        self.ops.retain(|op| {
-            op.status != Status::Acknowledged
-                || op.settled_ms.is_some_and(|t| now_ms - t < ACK_SHOWN_MS)
-        });
+    /// Forgets faded ✓s so the log stays small over a long night; says
+    /// whether any went, so an idle second wakes nobody.
+    pub fn prune(&mut self, now_ms: i64) -> bool {
+        let before = self.ops.len();
+        self.ops.retain(|op| !faded(op, now_ms));
+        self.ops.len() != before
     }
+}
+
+fn faded(op: &Op, now_ms: i64) -> bool {
+    op.status == Status::Acknowledged && op.settled_ms.is_none_or(|t| now_ms - t >= ACK_SHOWN_MS)
 }
 
 pub fn status_of(verdict: &Verdict) -> Status {
@@ -297,8 +299,10 @@ mod tests {
             .is_none());
         assert!(log.shown(Target::Row(3), 12_000).is_some());
         assert!(log.shown(Target::Row(3), 13_000).is_none());
-        log.prune(13_000);
+        assert!(!log.prune(12_999), "a ✓ still showing is kept");
+        assert!(log.prune(13_000));
         assert_eq!(log, OpLog::default());
+        assert!(!log.prune(14_000), "an empty log has nothing to prune");
     }
 
     #[test]
@@ -306,7 +310,7 @@ mod tests {
         let mut log = OpLog::default();
         log.start("a-1".into(), page(3), Target::Row(3));
         log.settle("a-1", Status::Failed("nope".into()), 0);
-        log.prune(1_000_000);
+        assert!(!log.prune(1_000_000));
         assert_eq!(
             log.shown(Target::Row(3), 1_000_000).map(|o| &o.status),
             Some(&Status::Failed("nope".into()))
