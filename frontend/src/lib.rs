@@ -13,6 +13,7 @@ pub mod keypad;
 pub mod ops;
 pub mod prefs;
 pub mod store;
+pub mod timers;
 pub mod timing;
 pub mod wire;
 

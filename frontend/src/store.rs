@@ -9,6 +9,7 @@ use shared::time::DeviceTime;
 
 use crate::ops::{OpLog, Target};
 use crate::prefs::Prefs;
+use crate::timers::Timers;
 use crate::timing;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,9 +63,11 @@ pub struct Store {
     pub skew_ms: RwSignal<i64>,
     /// The tablet's clock, ticking once a second so timers move together.
     pub now_ms: RwSignal<i64>,
-    /// The device's clock in seconds, set by [`Store::tick_clock`]: rows read
-    /// this one signal, so a delta to the mirror does not wake 300 timers.
+    /// The device's clock in seconds, set by [`Store::tick_clock`].
     pub device_now_s: RwSignal<i64>,
+    /// Board rows' timers, run by [`Store::tick_clock`] rather than by
+    /// subscribing 300 rows to `device_now_s`.
+    pub timers: Timers,
     pub last_sync_ms: RwSignal<Option<i64>>,
     pub ops: RwSignal<OpLog>,
     pub history: RwSignal<Option<Vec<HistoryEntry>>>,
@@ -86,6 +89,7 @@ impl Store {
             device_now_s: RwSignal::new(
                 timing::device_now(now_ms, 0, None, tablet_utc_offset_s).seconds(),
             ),
+            timers: Timers::new(),
             last_sync_ms: RwSignal::new(None),
             ops: RwSignal::new(OpLog::default()),
             history: RwSignal::new(None),
@@ -98,7 +102,9 @@ impl Store {
     }
 
     /// Recomputes the device clock from the tablet clock, the proxy skew and
-    /// the device offset; wakes its readers only when the second changed.
+    /// the device offset; wakes its readers and runs the rows' timers only
+    /// when the second changed. A new "out long" threshold shows at the next
+    /// second.
     pub fn tick_clock(&self) {
         let now = timing::device_now(
             self.now_ms.get_untracked(),
@@ -110,6 +116,9 @@ impl Store {
         .seconds();
         if self.device_now_s.get_untracked() != now {
             self.device_now_s.set(now);
+            let out_long_after_s = self.prefs.with_untracked(|p| p.out_long_after_s);
+            self.timers
+                .run(DeviceTime::from_seconds(now), out_long_after_s);
         }
     }
 
@@ -120,6 +129,7 @@ impl Store {
             skew_ms: self.skew_ms.read_only(),
             now_ms: self.now_ms.read_only(),
             device_now_s: self.device_now_s.read_only(),
+            timers: self.timers,
             last_sync_ms: self.last_sync_ms.read_only(),
             ops: self.ops.read_only(),
             history: self.history.read_only(),
@@ -140,6 +150,8 @@ pub struct State {
     pub skew_ms: ReadSignal<i64>,
     pub now_ms: ReadSignal<i64>,
     pub device_now_s: ReadSignal<i64>,
+    /// Where a board row registers its timer.
+    pub timers: Timers,
     pub last_sync_ms: ReadSignal<Option<i64>>,
     pub ops: ReadSignal<OpLog>,
     pub history: ReadSignal<Option<Vec<HistoryEntry>>>,

@@ -100,6 +100,71 @@ pub fn party_timing(session: &Session, now: DeviceTime, out_long_after_s: i64) -
     }
 }
 
+impl PartyTiming {
+    /// The row element's whole class: its tier, paged and out long.
+    pub fn row_class(&self) -> String {
+        let mut class = format!("row {}", self.tier.class());
+        if self.since_page_s.is_some() {
+            class.push_str(" paged");
+        }
+        if self.pager_out_long {
+            class.push_str(" out-long");
+        }
+        class
+    }
+
+    pub fn wait(&self) -> String {
+        duration(self.wait_s)
+    }
+
+    /// "+2:05 over", "waiting" or "waited".
+    pub fn note(&self) -> String {
+        match (self.over_by_s, self.since_page_s) {
+            (Some(over), _) => format!("+{} over", duration(over)),
+            (None, Some(_)) => "waited".into(),
+            (None, None) => "waiting".into(),
+        }
+    }
+
+    /// "1:05 ago" on a paged row; empty on a waiting one.
+    pub fn since(&self) -> String {
+        self.since_page_s
+            .map(|s| format!("{} ago", duration(s)))
+            .unwrap_or_default()
+    }
+}
+
+/// What a tick writes to a row that shows `old` so that it shows `new`:
+/// `None` wherever the row already says the right thing. Most seconds
+/// change one number, so most rows get one text and no formatting else.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RowWrites {
+    pub class: Option<String>,
+    pub wait: Option<String>,
+    pub note: Option<String>,
+    pub since: Option<String>,
+    pub pager_out_long: Option<bool>,
+}
+
+impl RowWrites {
+    pub fn between(old: &PartyTiming, new: &PartyTiming) -> RowWrites {
+        let changed = |f: fn(&PartyTiming) -> String, same: bool| (!same).then(|| f(new));
+        let flags = |t: &PartyTiming| (t.tier, t.since_page_s.is_some(), t.pager_out_long);
+        RowWrites {
+            class: changed(PartyTiming::row_class, flags(old) == flags(new)),
+            wait: changed(PartyTiming::wait, old.wait_s == new.wait_s),
+            note: changed(
+                PartyTiming::note,
+                (old.over_by_s, old.since_page_s.is_some())
+                    == (new.over_by_s, new.since_page_s.is_some()),
+            ),
+            since: changed(PartyTiming::since, old.since_page_s == new.since_page_s),
+            pager_out_long: (old.pager_out_long != new.pager_out_long)
+                .then_some(new.pager_out_long),
+        }
+    }
+}
+
 /// `m:ss` below an hour, `h:mm:ss` above.
 pub fn duration(seconds: i64) -> String {
     let s = seconds.max(0);
@@ -123,7 +188,10 @@ pub fn goal(seconds: u32) -> String {
 
 /// The device's wall clock as `HH:MM:SS`.
 pub fn clock(t: DeviceTime) -> String {
-    t.to_string()[11..].to_string()
+    // Arithmetic, not a slice of the full timestamp: string slicing brings
+    // its panic formatting into the wasm (1.5 KB gzip).
+    let s = t.seconds().rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
 }
 
 /// "just now", "42 s ago", "3 min ago", "2 h ago".
@@ -227,6 +295,74 @@ mod tests {
         let late = party_timing(&s, t("2026-11-27T19:14:00"), 300);
         assert_eq!(late.wait_s, 540);
         assert!(late.pager_out_long);
+    }
+
+    #[test]
+    fn a_row_says_its_timing_in_words() {
+        let waiting = session("2026-11-27T19:00:00", None, 600);
+        let late = party_timing(&waiting, t("2026-11-27T19:12:05"), 300);
+        assert_eq!(late.row_class(), "row tier-over");
+        assert_eq!(
+            (late.wait(), late.note(), late.since()),
+            ("12:05".into(), "+2:05 over".into(), String::new())
+        );
+        let fresh = party_timing(&waiting, t("2026-11-27T19:00:09"), 300);
+        assert_eq!(
+            (fresh.row_class(), fresh.note()),
+            ("row tier-within".into(), "waiting".into())
+        );
+        let paged = session("2026-11-27T19:00:00", Some("2026-11-27T19:03:00"), 600);
+        let out = party_timing(&paged, t("2026-11-27T19:09:30"), 300);
+        assert_eq!(out.row_class(), "row tier-within paged out-long");
+        assert_eq!(
+            (out.wait(), out.note(), out.since()),
+            ("3:00".into(), "waited".into(), "6:30 ago".into())
+        );
+    }
+
+    #[test]
+    fn a_tick_writes_only_what_changed() {
+        let waiting = session("2026-11-27T19:00:00", None, 600);
+        let at = |now| party_timing(&waiting, t(now), 300);
+        // An ordinary second: the wait's text and nothing else.
+        assert_eq!(
+            RowWrites::between(&at("2026-11-27T19:03:00"), &at("2026-11-27T19:03:01")),
+            RowWrites {
+                wait: Some("3:01".into()),
+                ..Default::default()
+            }
+        );
+        // Into the last 20 %: the colour too.
+        assert_eq!(
+            RowWrites::between(&at("2026-11-27T19:07:59"), &at("2026-11-27T19:08:00")),
+            RowWrites {
+                class: Some("row tier-nearing".into()),
+                wait: Some("8:00".into()),
+                ..Default::default()
+            }
+        );
+        // Over the goal: the note counts up with the wait.
+        let over = RowWrites::between(&at("2026-11-27T19:10:00"), &at("2026-11-27T19:10:01"));
+        assert_eq!(over.class.as_deref(), Some("row tier-over"));
+        assert_eq!(over.note.as_deref(), Some("+0:01 over"));
+        // The same second twice writes nothing.
+        assert_eq!(
+            RowWrites::between(&at("2026-11-27T19:10:01"), &at("2026-11-27T19:10:01")),
+            RowWrites::default()
+        );
+        // A paged row: its wait is frozen; the time since the page runs, and
+        // past the threshold the pager is out long.
+        let paged = session("2026-11-27T19:00:00", Some("2026-11-27T19:03:00"), 600);
+        let at = |now| party_timing(&paged, t(now), 300);
+        assert_eq!(
+            RowWrites::between(&at("2026-11-27T19:07:59"), &at("2026-11-27T19:08:00")),
+            RowWrites {
+                class: Some("row tier-within paged out-long".into()),
+                since: Some("5:00 ago".into()),
+                pager_out_long: Some(true),
+                ..Default::default()
+            }
+        );
     }
 
     #[test]

@@ -5,13 +5,13 @@ use frontend::actions::Actions;
 use frontend::components::board::Board;
 use frontend::components::keypad::{KeypadDisplay, KeypadPad};
 use frontend::keypad::Keypad;
-use frontend::ops::OpIds;
+use frontend::ops::{OpIds, Target};
 use frontend::prefs::Prefs;
 use frontend::store::Store;
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 use shared::device::Session;
-use shared::protocol::{MirrorState, Party};
+use shared::protocol::{Command, MirrorState, Party};
 use shared::time::DeviceTime;
 use wasm_bindgen_test::*;
 
@@ -102,4 +102,94 @@ fn board_renders_rows_from_the_mirror_and_over_goal_in_red() {
         .unwrap();
     let first: web_sys::Element = rows.get(0).unwrap().unchecked_into();
     assert_eq!(first.get_attribute("data-number").as_deref(), Some("7"));
+}
+
+#[wasm_bindgen_test]
+async fn the_device_clock_moves_every_row_timer_and_its_colour() {
+    let at = |s: &str| DeviceTime::parse(s).unwrap().seconds() * 1000;
+    let store = Store::new(at("2026-11-27T19:02:00"), 0, Prefs::default());
+    let mut paged = party(4, "Lena", "2026-11-27T19:00:00");
+    paged.session.notified = Some(DeviceTime::parse("2026-11-27T19:01:00").unwrap());
+    paged.page_count = 1;
+    store.mirror.set(MirrorState {
+        parties: vec![party(3, "Ari", "2026-11-27T19:00:00"), paged],
+        ..Default::default()
+    });
+    leptos::mount::mount_to_body(move || {
+        provide_context(Actions::new(store, OpIds::new(0.5)));
+        view! { <div id="clock-test"><Board state=store.state() /></div> }
+    });
+    let ari = query("#clock-test [data-testid=row-3]");
+    let lena = query("#clock-test [data-testid=row-4]");
+    let text = |row: &web_sys::HtmlElement, part: &str| {
+        row.query_selector(part)
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap()
+    };
+    assert_eq!(text(&ari, ".wait-time"), "2:00");
+    assert_eq!(text(&lena, ".since"), "1:00 ago");
+
+    for (clock, wait, tier, note) in [
+        ("2026-11-27T19:08:30", "8:30", "tier-nearing", "waiting"),
+        ("2026-11-27T19:10:05", "10:05", "tier-over", "+0:05 over"),
+    ] {
+        store.now_ms.set(at(clock));
+        store.tick_clock();
+        leptos::task::tick().await;
+        assert_eq!(text(&ari, ".wait-time"), wait);
+        assert_eq!(text(&ari, ".wait-note"), note);
+        assert_eq!(ari.class_name(), format!("row {tier}"));
+    }
+    // Paged at 19:01: the wait stays frozen, the time since the page runs on
+    // and past the 5-minute threshold the row says the pager is out long.
+    assert_eq!(text(&lena, ".wait-time"), "1:00");
+    assert_eq!(text(&lena, ".since"), "9:05 ago");
+    assert_eq!(lena.class_name(), "row tier-within paged out-long");
+    let badge = lena.query_selector(".long-badge").unwrap().unwrap();
+    assert!(!badge.has_attribute("hidden"));
+}
+
+#[wasm_bindgen_test]
+async fn a_row_sending_a_command_disables_all_its_buttons_and_no_other_row() {
+    let now_ms = DeviceTime::parse("2026-11-27T19:05:00").unwrap().seconds() * 1000;
+    let store = Store::new(now_ms, 0, Prefs::default());
+    store.mirror.set(MirrorState {
+        parties: vec![
+            party(5, "Noor", "2026-11-27T19:00:00"),
+            party(6, "Ivo", "2026-11-27T19:01:00"),
+        ],
+        ..Default::default()
+    });
+    leptos::mount::mount_to_body(move || {
+        provide_context(Actions::new(store, OpIds::new(0.5)));
+        view! { <div id="busy-test"><Board state=store.state() /></div> }
+    });
+    let disabled = |selector: &str| {
+        let buttons = document().query_selector_all(selector).unwrap();
+        (0..buttons.length())
+            .map(|i| {
+                let button: web_sys::Element = buttons.get(i).unwrap().unchecked_into();
+                button.matches(":disabled").unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        disabled("#busy-test [data-testid=row-5] button"),
+        [false; 5]
+    );
+    store.ops.update(|log| {
+        log.start(
+            "t-1".into(),
+            Command::ClearSession { number: 5 },
+            Target::Row(5),
+        );
+    });
+    leptos::task::tick().await;
+    assert_eq!(disabled("#busy-test [data-testid=row-5] button"), [true; 5]);
+    assert_eq!(
+        disabled("#busy-test [data-testid=row-6] button"),
+        [false; 5]
+    );
 }

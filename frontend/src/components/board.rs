@@ -36,6 +36,9 @@ pub fn Board(state: State) -> impl IntoView {
     let chip = RwSignal::new(None::<u32>);
     let query = RwSignal::new(String::new());
 
+    // The health deltas every 3 s change the mirror but not its parties: the
+    // list (300 rows to key and diff) wakes only when the parties change.
+    let parties = Memo::new(move |_| state.mirror.with(|m| m.parties.clone()));
     // The size chip and the search box, shared by the list and its count.
     let passes = move |p: &Party| {
         chip.get()
@@ -43,9 +46,8 @@ pub fn Board(state: State) -> impl IntoView {
             && query.with(|q| search_matches(q, p))
     };
     let visible = move || {
-        let mut parties: Vec<Party> = state
-            .mirror
-            .with(|m| m.parties.iter().filter(|p| passes(p)).cloned().collect());
+        let mut parties: Vec<Party> =
+            parties.with(|all| all.iter().filter(|p| passes(p)).cloned().collect());
         let by_wait = sort.get() == SortBy::Wait;
         parties.sort_unstable_by_key(|p| {
             let started = if by_wait {
@@ -57,12 +59,8 @@ pub fn Board(state: State) -> impl IntoView {
         });
         parties
     };
-    let total = move || state.mirror.with(|m| m.parties.len());
-    let shown = move || {
-        state
-            .mirror
-            .with(|m| m.parties.iter().filter(|p| passes(p)).count())
-    };
+    let total = move || parties.with(Vec::len);
+    let shown = move || parties.with(|all| all.iter().filter(|p| passes(p)).count());
 
     let sort_button = move |by: SortBy, text: &'static str, testid: &'static str| {
         view! {
