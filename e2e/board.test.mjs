@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  act, addParty, command, launchBrowser, openApp, PORTRAIT, row, screenshot, startProxy,
+  act, addParty, command, launchBrowser, openApp, PORTRAIT, row, screenshot, startProxy, waitLive,
 } from './lib/harness.mjs';
 
 let proxy;
@@ -26,6 +26,33 @@ test('an empty board says so and shows the simulated transmitter', async () => {
   await screenshot(page, 'board-empty');
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('the page connects once, while it loads, and ?ws= points it at another stand', async () => {
+  const other = await startProxy();
+  try {
+    const setup = await openApp(browser.context, other.url);
+    const created = await command(setup.page, { type: 'create_session', number: 42, label: 'Elsewhere' });
+    assert.equal(created.verdict.outcome, 'acknowledged', JSON.stringify(created));
+    await setup.page.close();
+
+    const page = await browser.context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const sockets = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    const elsewhere = `${other.url.replace(/^http/, 'ws')}/ws`;
+    await page.goto(`${proxy.url}/?ws=${encodeURIComponent(elsewhere)}`);
+    await waitLive(page);
+    // The party is only on the other stand's board.
+    assert.equal(await row(page, 42).getByTestId('name').textContent(), 'Elsewhere');
+    // index.html's early socket became the app's: no second connection.
+    assert.deepEqual(sockets, [elsewhere]);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await other.stop();
+  }
 });
 
 test('add → page → seat, with undo', async () => {

@@ -68,8 +68,9 @@ function upgrade({ origin, token }) {
 test('over https: the PIN screen refuses a wrong PIN, the right one opens a wss board that survives a reload', async () => {
   const { page, errors } = await openApp(browser.context, url, {
     live: false,
-    // The login's 401 for the wrong PIN is logged by Chromium as a failed load.
-    allow: [/401 \(Unauthorized\)/],
+    // The login's 401 for the wrong PIN is logged by Chromium as a failed load,
+    // and so is the refusal of the page's first, token-less WebSocket.
+    allow: [/401 \(Unauthorized\)/, /WebSocket connection to .* failed/],
   });
   const sockets = [];
   page.on('websocket', (ws) => sockets.push(ws));
@@ -86,6 +87,9 @@ test('over https: the PIN screen refuses a wrong PIN, the right one opens a wss 
   await screenshot(page, 'pin-wrong');
   assert.equal(await page.evaluate(() => localStorage.getItem('coaster-token')), null);
 
+  // The page's first socket went without a token and was refused; every one
+  // from the right PIN on carries the token.
+  sockets.length = 0;
   await enterPin(page, PIN);
   await waitLive(page);
   assert.ok(await pinScreen.isHidden());
@@ -178,7 +182,7 @@ test('a tablet whose token stops working is asked for the PIN again, then carrie
 test('wrong PINs lock the pad out with a countdown', async () => {
   const { page, errors } = await openApp(browser.context, url, {
     live: false,
-    allow: [/401 \(Unauthorized\)/, /429 \(Too Many Requests\)/],
+    allow: [/401 \(Unauthorized\)/, /429 \(Too Many Requests\)/, /WebSocket connection to .* failed/],
   });
   await page.evaluate(() => localStorage.removeItem('coaster-token'));
   await page.reload();

@@ -12,7 +12,6 @@ use leptos::wasm_bindgen::{closure::Closure, JsCast};
 use shared::protocol::{ClientMsg, Command, CommandResult, ServerMsg, Verdict};
 use web_sys::{Event, MessageEvent, WebSocket};
 
-use crate::actions::stored;
 use crate::ops::{self, Backoff, Status, Target};
 use crate::store::{Link, Store, Undo, UNDO_SHOWN_MS};
 use crate::{timing, wire};
@@ -32,15 +31,22 @@ thread_local! {
     static LAST_HEARD: Cell<i64> = const { Cell::new(0) };
 }
 
-/// Where index.html's PIN screen keeps the venue token.
-const TOKEN_KEY: &str = "coaster-token";
-
 #[leptos::wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = leptos::wasm_bindgen)]
 extern "C" {
     /// index.html's check of the stored token: it shows the PIN screen again
     /// when the proxy no longer accepts it. Absent outside index.html.
     #[wasm_bindgen(catch, js_namespace = window, js_name = coasterCheck)]
     fn coaster_check() -> Result<(), leptos::wasm_bindgen::JsValue>;
+
+    /// index.html's WebSocket address, read at every attempt: the PIN
+    /// screen may have stored a new token since.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = coasterSocketUrl)]
+    fn socket_url() -> Result<String, leptos::wasm_bindgen::JsValue>;
+
+    /// The socket index.html opened while the wasm loaded, followed by every
+    /// frame it heard meanwhile; given once, and only while it is open.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = coasterEarly)]
+    fn take_early_socket() -> Result<Option<js_sys::Array>, leptos::wasm_bindgen::JsValue>;
 }
 
 pub fn now_ms() -> i64 {
@@ -65,38 +71,23 @@ pub fn transmit(op: &str, command: &Command) {
     });
 }
 
-/// Read at every attempt: the PIN screen may have stored a new token since.
-fn page_ws_url() -> String {
-    let location = window().location();
-    ops::ws_url(
-        &location.protocol().unwrap_or_default(),
-        &location.host().unwrap_or_default(),
-        &location.search().unwrap_or_default(),
-        stored(TOKEN_KEY).as_deref(),
-    )
-}
-
 /// Connects, and reconnects after every close, forever. The browser's own
 /// WebSocket callbacks drive it: no futures, which keeps the wasm small.
+/// The first time, it takes over the socket index.html opened early and
+/// handles what that heard at once, so the board renders with the app.
 pub fn connect(store: Store) {
     store.link.set(Link::Connecting);
     LAST_HEARD.set(now_ms());
-    let Ok(socket) = WebSocket::new(&page_ws_url()) else {
-        retry_later(store);
-        return;
+    let early = take_early_socket().ok().flatten();
+    let socket = match early.as_ref().map(|e| e.get(0).dyn_into::<WebSocket>()) {
+        Some(Ok(socket)) => socket,
+        _ => match socket_url().map(|url| WebSocket::new(&url)) {
+            Ok(Ok(socket)) => socket,
+            _ => return retry_later(store),
+        },
     };
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        LAST_HEARD.set(now_ms());
-        if store.link.get_untracked() == Link::Connecting {
-            store.link.set(Link::Open);
-        }
-        if let Some(text) = event.data().as_string() {
-            match wire::decode(&text) {
-                Ok(msg) => handle(store, msg),
-                Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
-            }
-        }
-    });
+    let on_message =
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| on_frame(store, event));
     let on_close = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
         // Dropping the callbacks while one of them runs is not allowed; let
         // this one return first.
@@ -117,6 +108,22 @@ pub fn connect(store: Store) {
             _on_close: on_close,
         })
     });
+    for frame in early.iter().flat_map(|e| e.iter().skip(1)) {
+        on_frame(store, frame.unchecked_into());
+    }
+}
+
+fn on_frame(store: Store, event: MessageEvent) {
+    LAST_HEARD.set(now_ms());
+    if store.link.get_untracked() == Link::Connecting {
+        store.link.set(Link::Open);
+    }
+    if let Some(text) = event.data().as_string() {
+        match wire::decode(&text) {
+            Ok(msg) => handle(store, msg),
+            Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
+        }
+    }
 }
 
 fn retry_later(store: Store) {

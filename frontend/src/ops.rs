@@ -204,53 +204,6 @@ impl Backoff {
     }
 }
 
-/// The WebSocket address: `?ws=` if given, else `/ws` on the page's origin;
-/// with the venue PIN's token, when the tablet has one.
-pub fn ws_url(protocol: &str, host: &str, search: &str, token: Option<&str>) -> String {
-    let given = search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("ws="))
-        .map(percent_decode)
-        .filter(|url| !url.is_empty());
-    let url = given.unwrap_or_else(|| {
-        let scheme = if protocol == "https:" { "wss" } else { "ws" };
-        format!("{scheme}://{host}/ws")
-    });
-    match token.filter(|t| !t.is_empty()) {
-        // The proxy's tokens are hex: nothing to escape.
-        Some(token) => format!("{url}?token={token}"),
-        None => url,
-    }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,36 +343,5 @@ mod tests {
         }
         b.reset();
         assert_eq!(b.next_delay_ms(), 250);
-    }
-
-    #[test]
-    fn ws_url_follows_the_page_or_the_query() {
-        assert_eq!(
-            ws_url("http:", "10.0.0.2:8080", "", None),
-            "ws://10.0.0.2:8080/ws"
-        );
-        assert_eq!(
-            ws_url("https:", "box:8443", "?x=1", None),
-            "wss://box:8443/ws"
-        );
-        assert_eq!(
-            ws_url(
-                "http:",
-                "a",
-                "?x=1&ws=ws%3A%2F%2F127.0.0.1%3A9001%2Fws",
-                None
-            ),
-            "ws://127.0.0.1:9001/ws"
-        );
-        assert_eq!(ws_url("http:", "a", "?ws=ws://h:1/ws", None), "ws://h:1/ws");
-    }
-
-    #[test]
-    fn ws_url_carries_the_venue_token() {
-        assert_eq!(
-            ws_url("https:", "box:8443", "", Some("0af3")),
-            "wss://box:8443/ws?token=0af3"
-        );
-        assert_eq!(ws_url("https:", "b", "", Some("")), "wss://b/ws");
     }
 }
