@@ -132,6 +132,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         .transpose()?
         .map(tokio_rustls::TlsAcceptor::from);
     let assets = Assets::load(&options.dist)?;
+    release_startup_memory();
     if assets.is_empty() {
         tracing::warn!(dist = %options.dist.display(), "no built dashboard found; tablets will see how to build it");
     }
@@ -254,4 +255,17 @@ fn token_file(data_dir: &std::path::Path, pin: &str) -> PathBuf {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     pin.hash(&mut hasher);
     data_dir.join(format!("tokens-{:016x}", hasher.finish()))
+}
+
+/// Hands the heap that start-up freed back to the OS. Compressing the
+/// dashboard (brotli at its best takes some 25 MiB for a moment) leaves
+/// glibc's heap holding about 7 MiB of free pages for the rest of the night;
+/// trimming it halves the proxy's resident memory.
+fn release_startup_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the OS; it is safe to
+    // call at any time, from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
