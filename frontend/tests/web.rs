@@ -193,3 +193,50 @@ async fn a_row_sending_a_command_disables_all_its_buttons_and_no_other_row() {
         [false; 5]
     );
 }
+
+/// Resolves after the next frame has been painted.
+async fn after_paint() {
+    let painted = js_sys::Promise::new(&mut |resolve, _| {
+        let later = leptos::wasm_bindgen::closure::Closure::once_into_js(move || {
+            window()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), 10)
+                .unwrap();
+        });
+        window()
+            .request_animation_frame(later.unchecked_ref())
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(painted).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_long_board_shows_its_first_rows_at_once_and_the_rest_after_the_first_paint() {
+    let now_ms = DeviceTime::parse("2026-11-27T20:00:00").unwrap().seconds() * 1000;
+    let store = Store::new(now_ms, 0, Prefs::default());
+    store.mirror.set(MirrorState {
+        parties: (1..=40)
+            .map(|n| party(n, "Guest", &format!("2026-11-27T19:{:02}:00", n)))
+            .collect(),
+        ..Default::default()
+    });
+    leptos::mount::mount_to_body(move || {
+        provide_context(Actions::new(store, OpIds::new(0.5)));
+        view! { <div id="long-test"><Board state=store.state() /></div> }
+    });
+    let rows = || {
+        document()
+            .query_selector_all("#long-test [data-number]")
+            .unwrap()
+            .length()
+    };
+    assert_eq!(rows(), 16);
+    // The longest waits come first.
+    assert_eq!(
+        query("#long-test [data-number]")
+            .get_attribute("data-number")
+            .as_deref(),
+        Some("1")
+    );
+    after_paint().await;
+    assert_eq!(rows(), 40);
+}

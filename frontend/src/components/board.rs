@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use leptos::prelude::*;
 use shared::protocol::Party;
 
@@ -13,6 +15,11 @@ enum SortBy {
 }
 
 const SIZE_CHIPS: [u32; 4] = [2, 4, 6, 8];
+
+/// More rows than a portrait tablet shows: the first render builds these, the
+/// rest come after the first paint (a row costs ~2 ms to build on a slow
+/// tablet, so a busy night's reload shows its top at once).
+const FIRST_ROWS: usize = 16;
 
 /// A key that changes whenever anything the row shows (besides time) changes,
 /// so `For` rebuilds exactly the rows that changed.
@@ -39,6 +46,9 @@ pub fn Board(state: State) -> impl IntoView {
     // The health deltas every 3 s change the mirror but not its parties: the
     // list (300 rows to key and diff) wakes only when the parties change.
     let parties = Memo::new(move |_| state.mirror.with(|m| m.parties.clone()));
+    let limit = RwSignal::new(FIRST_ROWS);
+    // A frame, then a task: the rest renders once the first rows are painted.
+    request_animation_frame(move || set_timeout(move || limit.set(usize::MAX), Duration::ZERO));
     // The size chip and the search box, shared by the list and its count.
     let passes = move |p: &Party| {
         chip.get()
@@ -57,6 +67,7 @@ pub fn Board(state: State) -> impl IntoView {
             };
             (started, p.session.number)
         });
+        parties.truncate(limit.get());
         parties
     };
     let total = move || parties.with(Vec::len);
