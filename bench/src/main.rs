@@ -10,6 +10,7 @@
 //! Usage: `coaster-bench [--no-browser]`, from the workspace root.
 
 mod coap;
+mod echo;
 mod process;
 mod report;
 mod tablets;
@@ -149,14 +150,17 @@ async fn datagrams_in_window(
 async fn p1(tablets: &mut Tablets, device: &mut CoapClient) -> Result<Row, String> {
     let mut through_proxy = Vec::with_capacity(P1_SAMPLES);
     let mut direct = Vec::with_capacity(P1_SAMPLES);
+    let mut echoed = Vec::with_capacity(P1_SAMPLES);
+    let mut echo = echo::Echo::start().await?;
     tablets.drain();
     for i in 0..P1_WARMUP + P1_SAMPLES {
         // Spread over the tablets: each stays far inside its rate limit.
         let tablet = i % tablets.len();
         let op = format!("p1-{i}");
         let frame = format!(r#"{{"op":"{op}","command":{{"type":"get_settings"}}}}"#);
+        let sent = frame.clone();
         let start = Instant::now();
-        tablets.send(tablet, frame).await?;
+        tablets.send(tablet, sent).await?;
         let (_, at) = tablets.first_with(&format!(r#""op":"{op}""#)).await?;
         let proxied = at - start;
         let start = Instant::now();
@@ -168,14 +172,18 @@ async fn p1(tablets: &mut Tablets, device: &mut CoapClient) -> Result<Row, Strin
         if code != "2.05" {
             return Err(format!("GET /v1/settings answered {code}"));
         }
+        // The same frame to a server that only echoes it.
+        let floor = echo.round_trip(&frame).await?;
         if i >= P1_WARMUP {
             through_proxy.push(proxied);
             direct.push(plain);
+            echoed.push(floor);
         }
     }
     Ok(report::p1(
         Figure::of(&mut through_proxy),
         Figure::of(&mut direct),
+        Figure::of(&mut echoed),
     ))
 }
 

@@ -46,22 +46,26 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
-pub fn p1(proxied: Figure, direct: Figure) -> Row {
+pub fn p1(proxied: Figure, direct: Figure, echo: Figure) -> Row {
     let ratio = proxied.p50.as_secs_f64() / direct.p50.as_secs_f64();
     let overhead = proxied.p99.saturating_sub(direct.p99);
+    // What the ratio would be if the proxy itself cost nothing: the direct
+    // round trip plus a bare WebSocket one.
+    let floor = (direct.p50 + echo.p50).as_secs_f64() / direct.p50.as_secs_f64();
     Row {
         id: "P1",
         what: format!(
-            "`get_settings` over WebSocket → proxy → simulator → reply, vs the same GET sent directly over CoAP ({} samples each, interleaved)",
+            "`get_settings` over WebSocket → proxy → simulator → reply, vs the same GET sent directly over CoAP, and the same frame to a WebSocket server that only echoes ({} samples each, interleaved)",
             super::P1_SAMPLES
         ),
         measured: format!(
-            "WS p50 {} p99 {}; direct p50 {} p99 {}; p50 ratio {ratio:.2}; p99 overhead {}",
+            "WS p50 {} p99 {}; direct p50 {} p99 {}; p50 ratio {ratio:.2}; p99 overhead {}; echo p50 {}, so no proxy could beat a ratio of {floor:.2} here",
             ms(proxied.p50),
             ms(proxied.p99),
             ms(direct.p50),
             ms(direct.p99),
-            ms(overhead)
+            ms(overhead),
+            ms(echo.p50)
         ),
         goal: "p50 ratio ≤ 1.3; p99 overhead ≤ 1 ms",
         pass: Some(ratio <= 1.3 && overhead <= Duration::from_millis(1)),
@@ -138,10 +142,11 @@ pub fn p4(load: &serde_json::Value) -> Result<Row, String> {
             "release wasm + JS gzip -9; navigation → live board (a party's row rendered from the proxy's snapshot), cold cache, 4× CPU throttling, median of {runs}"
         ),
         measured: format!(
-            "{gzip_kib:.1} KiB (wasm {:.1} + JS {:.1}); {median:.0} ms (runs {})",
+            "{gzip_kib:.1} KiB (wasm {:.1} + JS {:.1}); {median:.0} ms (runs {}), {} rows in the first render",
             number(load, "wasmGzipBytes")? / 1024.0,
             number(load, "jsGzipBytes")? / 1024.0,
-            load["liveMs"]
+            load["liveMs"],
+            number(load, "rowsAtLive")?
         ),
         goal: "≤ 150 KiB; ≤ 500 ms",
         pass: Some(gzip_kib <= 150.0 && median <= 500.0),
@@ -149,20 +154,22 @@ pub fn p4(load: &serde_json::Value) -> Result<Row, String> {
 }
 
 pub fn p5(tick: &serde_json::Value) -> Result<Row, String> {
-    let per_tick = number(tick, "scriptMsPerTick")?;
+    let median = number(tick, "tickMsMedian")?;
     Ok(Row {
         id: "P5",
         what: format!(
-            "board of {} parties with live timers: script time per one-second tick (ScriptDuration over {} ticks)",
+            "board of {} parties with live timers: main-thread time of the one-second tick's task (Chromium trace, {} ticks)",
             number(tick, "rows")?,
             number(tick, "ticks")?
         ),
         measured: format!(
-            "{per_tick:.2} ms script per tick (+ {:.2} ms style and layout)",
-            number(tick, "layoutMsPerTick")?
+            "median {median:.2} ms, max {:.2} ms per tick; all the page's script {:.2} ms/s (+ {:.2} ms/s style and layout)",
+            number(tick, "tickMsMax")?,
+            number(tick, "scriptMsPerSecond")?,
+            number(tick, "layoutMsPerSecond")?
         ),
         goal: "≤ 2 ms",
-        pass: Some(per_tick <= 2.0),
+        pass: Some(median <= 2.0),
     })
 }
 
