@@ -46,6 +46,22 @@ fn party(number: u32, label: &str, started: &str) -> Party {
     }
 }
 
+/// Mounts a board in `<div id={container}>` holding `parties`, with the
+/// device's clock at `now`.
+fn mount_board(container: &'static str, now: &str, parties: Vec<Party>) -> Store {
+    let now_ms = DeviceTime::parse(now).unwrap().seconds() * 1000;
+    let store = Store::new(now_ms, 0, Prefs::default());
+    store.mirror.set(MirrorState {
+        parties,
+        ..Default::default()
+    });
+    leptos::mount::mount_to_body(move || {
+        provide_context(Actions::new(store, OpIds::new(0.5)));
+        view! { <div id=container><Board state=store.state() /></div> }
+    });
+    store
+}
+
 #[wasm_bindgen_test]
 async fn keypad_replaces_the_suggestion_and_shows_typed_digits() {
     let entry = RwSignal::new(Keypad::prefilled(Some(3)));
@@ -72,19 +88,14 @@ async fn keypad_replaces_the_suggestion_and_shows_typed_digits() {
 #[wasm_bindgen_test]
 fn board_renders_rows_from_the_mirror_and_over_goal_in_red() {
     // The device clock: 19:20 device time, 20 minutes after the first party started.
-    let now_ms = DeviceTime::parse("2026-11-27T19:20:00").unwrap().seconds() * 1000;
-    let store = Store::new(now_ms, 0, Prefs::default());
-    store.mirror.set(MirrorState {
-        parties: vec![
+    mount_board(
+        "board-test",
+        "2026-11-27T19:20:00",
+        vec![
             party(7, "Sarah", "2026-11-27T19:00:00"),
             party(12, "Omar", "2026-11-27T19:18:00"),
         ],
-        ..Default::default()
-    });
-    leptos::mount::mount_to_body(move || {
-        provide_context(Actions::new(store, OpIds::new(0.5)));
-        view! { <div id="board-test"><Board state=store.state() /></div> }
-    });
+    );
     let sarah = query("#board-test [data-testid=row-7]");
     assert!(sarah.text_content().unwrap().contains("Sarah"));
     assert!(
@@ -107,18 +118,14 @@ fn board_renders_rows_from_the_mirror_and_over_goal_in_red() {
 #[wasm_bindgen_test]
 async fn the_device_clock_moves_every_row_timer_and_its_colour() {
     let at = |s: &str| DeviceTime::parse(s).unwrap().seconds() * 1000;
-    let store = Store::new(at("2026-11-27T19:02:00"), 0, Prefs::default());
     let mut paged = party(4, "Lena", "2026-11-27T19:00:00");
     paged.session.notified = Some(DeviceTime::parse("2026-11-27T19:01:00").unwrap());
     paged.page_count = 1;
-    store.mirror.set(MirrorState {
-        parties: vec![party(3, "Ari", "2026-11-27T19:00:00"), paged],
-        ..Default::default()
-    });
-    leptos::mount::mount_to_body(move || {
-        provide_context(Actions::new(store, OpIds::new(0.5)));
-        view! { <div id="clock-test"><Board state=store.state() /></div> }
-    });
+    let store = mount_board(
+        "clock-test",
+        "2026-11-27T19:02:00",
+        vec![party(3, "Ari", "2026-11-27T19:00:00"), paged],
+    );
     let ari = query("#clock-test [data-testid=row-3]");
     let lena = query("#clock-test [data-testid=row-4]");
     let text = |row: &web_sys::HtmlElement, part: &str| {
@@ -153,19 +160,14 @@ async fn the_device_clock_moves_every_row_timer_and_its_colour() {
 
 #[wasm_bindgen_test]
 async fn a_row_sending_a_command_disables_all_its_buttons_and_no_other_row() {
-    let now_ms = DeviceTime::parse("2026-11-27T19:05:00").unwrap().seconds() * 1000;
-    let store = Store::new(now_ms, 0, Prefs::default());
-    store.mirror.set(MirrorState {
-        parties: vec![
+    let store = mount_board(
+        "busy-test",
+        "2026-11-27T19:05:00",
+        vec![
             party(5, "Noor", "2026-11-27T19:00:00"),
             party(6, "Ivo", "2026-11-27T19:01:00"),
         ],
-        ..Default::default()
-    });
-    leptos::mount::mount_to_body(move || {
-        provide_context(Actions::new(store, OpIds::new(0.5)));
-        view! { <div id="busy-test"><Board state=store.state() /></div> }
-    });
+    );
     let disabled = |selector: &str| {
         let buttons = document().query_selector_all(selector).unwrap();
         (0..buttons.length())
@@ -211,18 +213,13 @@ async fn after_paint() {
 
 #[wasm_bindgen_test]
 async fn a_long_board_shows_its_first_rows_at_once_and_the_rest_after_the_first_paint() {
-    let now_ms = DeviceTime::parse("2026-11-27T20:00:00").unwrap().seconds() * 1000;
-    let store = Store::new(now_ms, 0, Prefs::default());
-    store.mirror.set(MirrorState {
-        parties: (1..=40)
+    mount_board(
+        "long-test",
+        "2026-11-27T20:00:00",
+        (1..=40)
             .map(|n| party(n, "Guest", &format!("2026-11-27T19:{:02}:00", n)))
             .collect(),
-        ..Default::default()
-    });
-    leptos::mount::mount_to_body(move || {
-        provide_context(Actions::new(store, OpIds::new(0.5)));
-        view! { <div id="long-test"><Board state=store.state() /></div> }
-    });
+    );
     let rows = || {
         document()
             .query_selector_all("#long-test [data-number]")
