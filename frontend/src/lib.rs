@@ -3,7 +3,10 @@
 //!
 //! Pure rules (timers, keypad, op bookkeeping, preferences) live in plain
 //! modules that test on the host; the browser parts are `store`,
-//! `connection`, `actions` and `components`.
+//! `connection`, `actions` and `components`. `timers` lets each board row
+//! update its own texts when the device's clock moves, rather than 300 rows
+//! subscribing to one signal. `index.html` opens the first WebSocket while
+//! the wasm compiles; `connection` takes it over.
 
 pub mod actions;
 pub mod app;
