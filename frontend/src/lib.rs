@@ -1,7 +1,7 @@
 //! Coaster's host-stand dashboard: renders the proxy's mirror of the T7470 and
 //! sends commands over one WebSocket. It never owns state.
 //!
-//! Pure rules (timers, keypad, op bookkeeping, preferences) live in plain
+//! Pure rules (party timing, keypad, op bookkeeping, preferences) live in plain
 //! modules that test on the host; the browser parts are `store`,
 //! `connection`, `actions` and `components`. `timers` lets each board row
 //! update its own texts when the device's clock moves, rather than 300 rows

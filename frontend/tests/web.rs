@@ -46,11 +46,15 @@ fn party(number: u32, label: &str, started: &str) -> Party {
     }
 }
 
+/// A device time as the tablet clock's milliseconds.
+fn device_ms(text: &str) -> i64 {
+    DeviceTime::parse(text).unwrap().seconds() * 1000
+}
+
 /// Mounts a board in `<div id={container}>` holding `parties`, with the
 /// device's clock at `now`.
 fn mount_board(container: &'static str, now: &str, parties: Vec<Party>) -> Store {
-    let now_ms = DeviceTime::parse(now).unwrap().seconds() * 1000;
-    let store = Store::new(now_ms, 0, Prefs::default());
+    let store = Store::new(device_ms(now), 0, Prefs::default());
     store.mirror.set(MirrorState {
         parties,
         ..Default::default()
@@ -117,7 +121,6 @@ fn board_renders_rows_from_the_mirror_and_over_goal_in_red() {
 
 #[wasm_bindgen_test]
 async fn the_device_clock_moves_every_row_timer_and_its_colour() {
-    let at = |s: &str| DeviceTime::parse(s).unwrap().seconds() * 1000;
     let mut paged = party(4, "Lena", "2026-11-27T19:00:00");
     paged.session.notified = Some(DeviceTime::parse("2026-11-27T19:01:00").unwrap());
     paged.page_count = 1;
@@ -142,7 +145,7 @@ async fn the_device_clock_moves_every_row_timer_and_its_colour() {
         ("2026-11-27T19:08:30", "8:30", "tier-nearing", "waiting"),
         ("2026-11-27T19:10:05", "10:05", "tier-over", "+0:05 over"),
     ] {
-        store.now_ms.set(at(clock));
+        store.now_ms.set(device_ms(clock));
         store.tick_clock();
         leptos::task::tick().await;
         assert_eq!(text(&ari, ".wait-time"), wait);
