@@ -106,3 +106,59 @@ test('the screen wake lock is taken while the board is open and again when the t
   assert.equal(await page.evaluate(() => window.wakeRequests), 2);
   await page.close();
 });
+
+test('a refused wake lock is said in the header, and a later tap takes it', async () => {
+  const page = await browser.context.newPage();
+  // As Safari may answer: NotAllowedError first (a home-screen app before
+  // iPadOS 18.4, Low Power Mode), granted on a later try.
+  await page.addInitScript(() => {
+    window.wakeRequests = 0;
+    Object.defineProperty(navigator, 'wakeLock', {
+      value: {
+        request: async () => {
+          window.wakeRequests += 1;
+          if (window.wakeRequests === 1) throw new DOMException('not now', 'NotAllowedError');
+          return { onrelease: null };
+        },
+      },
+    });
+  });
+  await page.goto(`${proxy.url}/`);
+  await waitLive(page);
+  const note = () => page.evaluate(() => getComputedStyle(document.querySelector('.tabs'), '::after').content);
+  assert.equal(await note(), '"Screen may sleep"');
+  await screenshot(page, 'screen-may-sleep');
+  await page.getByTestId('tab-board').click();
+  await page.waitForFunction(() => window.wakeRequests === 2);
+  await page.waitForFunction(() => !document.documentElement.hasAttribute('data-may-sleep'));
+  assert.equal(await note(), 'none');
+  await page.close();
+});
+
+test('standalone on an iPad: the header and board keep clear of the status bar, corners and home indicator', async () => {
+  const page = await browser.context.newPage();
+  const cdp = await page.context().newCDPSession(page);
+  const insets = { top: 24, bottom: 20, left: 0, right: 0 };
+  await cdp.send('Emulation.setSafeAreaInsetsOverride', { insets });
+  await page.goto(`${proxy.url}/`);
+  await waitLive(page);
+  const box = await page.evaluate(() => {
+    const header = getComputedStyle(document.querySelector('.header'));
+    const main = getComputedStyle(document.querySelector('.main'));
+    const status = document.querySelector('[data-testid=device-status]').getBoundingClientRect();
+    return {
+      band: header.borderTopWidth, bandColour: header.borderTopColor,
+      statusTop: status.top, mainBottom: main.paddingBottom,
+      toastBottom: getComputedStyle(document.querySelector('.toast-area')).bottom,
+    };
+  });
+  // The status bar's white text sits on a band of the theme colour; the
+  // app's own header starts below it.
+  assert.equal(box.band, '24px');
+  assert.equal(box.bandColour, 'rgb(20, 86, 196)');
+  assert.ok(box.statusTop >= 24, `status pill at ${box.statusTop}px`);
+  assert.equal(box.mainBottom, '140px');
+  assert.equal(box.toastBottom, '36px');
+  await screenshot(page, 'safe-area');
+  await page.close();
+});
