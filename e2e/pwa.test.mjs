@@ -70,22 +70,28 @@ test('offline the app says it cannot reach the server; a deploy waits for the Re
   await page.close();
 });
 
+/**
+ * Headless Chromium has no screen to keep on: a stand-in Wake Lock API counts
+ * requests and lets a test release the lock as the browser does on hiding a
+ * tab; with `refuseFirst` it refuses the first request.
+ */
+const standInWakeLock = (page, { refuseFirst = false } = {}) => page.addInitScript((refuseFirst) => {
+  window.wakeRequests = 0;
+  Object.defineProperty(navigator, 'wakeLock', {
+    value: {
+      request: async (type) => {
+        window.wakeRequests += 1;
+        if (refuseFirst && window.wakeRequests === 1) throw new DOMException('not now', 'NotAllowedError');
+        window.wakeSentinel = { type, onrelease: null };
+        return window.wakeSentinel;
+      },
+    },
+  });
+}, refuseFirst);
+
 test('the screen wake lock is taken while the board is open and again when the tab comes back', async () => {
   const page = await browser.context.newPage();
-  // Headless Chromium has no screen to keep on: a stand-in counts requests
-  // and lets the test release the lock as the browser does on hiding a tab.
-  await page.addInitScript(() => {
-    window.wakeRequests = 0;
-    Object.defineProperty(navigator, 'wakeLock', {
-      value: {
-        request: async (type) => {
-          window.wakeRequests += 1;
-          window.wakeSentinel = { type, onrelease: null };
-          return window.wakeSentinel;
-        },
-      },
-    });
-  });
+  await standInWakeLock(page);
   await page.goto(`${proxy.url}/`);
   await waitLive(page);
   assert.equal(await page.evaluate(() => window.wakeRequests), 1);
@@ -110,19 +116,8 @@ test('the screen wake lock is taken while the board is open and again when the t
 test('a refused wake lock is said in the header, and a later tap takes it', async () => {
   const page = await browser.context.newPage();
   // As Safari may answer: NotAllowedError first (a home-screen app before
-  // iPadOS 18.4, Low Power Mode), granted on a later try.
-  await page.addInitScript(() => {
-    window.wakeRequests = 0;
-    Object.defineProperty(navigator, 'wakeLock', {
-      value: {
-        request: async () => {
-          window.wakeRequests += 1;
-          if (window.wakeRequests === 1) throw new DOMException('not now', 'NotAllowedError');
-          return { onrelease: null };
-        },
-      },
-    });
-  });
+  // iPadOS 18.4, WebKit without a tap), granted on a later try.
+  await standInWakeLock(page, { refuseFirst: true });
   await page.goto(`${proxy.url}/`);
   await waitLive(page);
   const note = () => page.evaluate(() => getComputedStyle(document.querySelector('.tabs'), '::after').content);

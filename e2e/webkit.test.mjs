@@ -53,6 +53,32 @@ test('WebKit: the board loads and goes live, and says the screen may sleep', asy
   const header = await wk.eval(() => document.querySelector('.status-line').getBoundingClientRect().height);
   assert.ok(header < 80, `header ${header}px tall`);
   await wk.screenshot('webkit-board-empty');
+
+  // What iPadOS reads when the page is added to the Home Screen: a full-screen
+  // app under a translucent status bar, and a 180 px opaque icon (iPadOS
+  // would fill transparent pixels with black) that it rounds itself.
+  const meta = await wk.eval(() => Object.fromEntries(
+    [...document.querySelectorAll('meta[name]')].map((m) => [m.name, m.content]),
+  ));
+  assert.equal(meta['apple-mobile-web-app-capable'], 'yes');
+  assert.equal(meta['apple-mobile-web-app-status-bar-style'], 'black-translucent');
+  assert.equal(meta['apple-mobile-web-app-title'], 'Coaster');
+  assert.match(meta.viewport, /viewport-fit=cover/);
+  const icon = await wk.evalAsync(() => new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const alpha = ctx.getImageData(0, 0, canvas.width, canvas.height).data.filter((_, i) => i % 4 === 3);
+      resolve({ size: `${img.naturalWidth}x${img.naturalHeight}`, opaque: alpha.every((a) => a === 255) });
+    };
+    img.onerror = () => reject(new Error('no apple-touch-icon'));
+    img.src = document.querySelector('link[rel=apple-touch-icon]').href;
+  }));
+  assert.deepEqual(icon, { size: '180x180', opaque: true });
   assert.deepEqual(await wk.errors(), []);
 });
 
