@@ -130,6 +130,19 @@ test('a refused wake lock is said in the header, and a later tap takes it', asyn
   await page.close();
 });
 
+test('no Wake Lock API at all (Safari before 16.4): the header says the screen may sleep', async () => {
+  const page = await browser.context.newPage();
+  await page.addInitScript(() => Object.defineProperty(navigator, 'wakeLock', { value: undefined }));
+  await page.goto(`${proxy.url}/`);
+  await waitLive(page);
+  await page.getByTestId('tab-board').click();
+  assert.equal(
+    await page.evaluate(() => getComputedStyle(document.querySelector('.tabs'), '::after').content),
+    '"Screen may sleep"',
+  );
+  await page.close();
+});
+
 test('standalone on an iPad: the header and board keep clear of the status bar, corners and home indicator', async () => {
   const page = await browser.context.newPage();
   const cdp = await page.context().newCDPSession(page);
