@@ -1,7 +1,8 @@
 //! The one WebSocket to the proxy: reconnects forever with capped backoff,
-//! and at once when the page is shown again after sleeping; replaces the mirror on every snapshot, applies deltas, settles ops by their
-//! verdicts, and resends ops still waiting after a reconnect (the proxy answers
-//! a resent op id with its first verdict, so nothing runs twice). A connection
+//! and at once when the page is shown again after sleeping; replaces the
+//! mirror on every snapshot, applies deltas, settles ops by their verdicts,
+//! and resends ops still waiting after a reconnect (the proxy answers a
+//! resent op id with its first verdict, so nothing runs twice). A connection
 //! silent for [`timing::SILENCE_LIMIT_MS`] is given up as half-open.
 
 use std::cell::{Cell, RefCell};
