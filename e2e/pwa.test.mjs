@@ -70,22 +70,28 @@ test('offline the app says it cannot reach the server; a deploy waits for the Re
   await page.close();
 });
 
+/**
+ * Headless Chromium has no screen to keep on: a stand-in Wake Lock API counts
+ * requests and lets a test release the lock as the browser does on hiding a
+ * tab; with `refuseFirst` it refuses the first request.
+ */
+const standInWakeLock = (page, { refuseFirst = false } = {}) => page.addInitScript((refuseFirst) => {
+  window.wakeRequests = 0;
+  Object.defineProperty(navigator, 'wakeLock', {
+    value: {
+      request: async (type) => {
+        window.wakeRequests += 1;
+        if (refuseFirst && window.wakeRequests === 1) throw new DOMException('not now', 'NotAllowedError');
+        window.wakeSentinel = { type, onrelease: null };
+        return window.wakeSentinel;
+      },
+    },
+  });
+}, refuseFirst);
+
 test('the screen wake lock is taken while the board is open and again when the tab comes back', async () => {
   const page = await browser.context.newPage();
-  // Headless Chromium has no screen to keep on: a stand-in counts requests
-  // and lets the test release the lock as the browser does on hiding a tab.
-  await page.addInitScript(() => {
-    window.wakeRequests = 0;
-    Object.defineProperty(navigator, 'wakeLock', {
-      value: {
-        request: async (type) => {
-          window.wakeRequests += 1;
-          window.wakeSentinel = { type, onrelease: null };
-          return window.wakeSentinel;
-        },
-      },
-    });
-  });
+  await standInWakeLock(page);
   await page.goto(`${proxy.url}/`);
   await waitLive(page);
   assert.equal(await page.evaluate(() => window.wakeRequests), 1);
@@ -104,5 +110,63 @@ test('the screen wake lock is taken while the board is open and again when the t
   await setVisibility('visible');
   await page.waitForTimeout(200);
   assert.equal(await page.evaluate(() => window.wakeRequests), 2);
+  await page.close();
+});
+
+test('a refused wake lock is said in the header, and a later tap takes it', async () => {
+  const page = await browser.context.newPage();
+  // As Safari may answer: NotAllowedError first (a home-screen app before
+  // iPadOS 18.4, WebKit without a tap), granted on a later try.
+  await standInWakeLock(page, { refuseFirst: true });
+  await page.goto(`${proxy.url}/`);
+  await waitLive(page);
+  const note = () => page.evaluate(() => getComputedStyle(document.querySelector('.tabs'), '::after').content);
+  assert.equal(await note(), '"Screen may sleep"');
+  await screenshot(page, 'screen-may-sleep');
+  await page.getByTestId('tab-board').click();
+  await page.waitForFunction(() => window.wakeRequests === 2);
+  await page.waitForFunction(() => !document.documentElement.hasAttribute('data-may-sleep'));
+  assert.equal(await note(), 'none');
+  await page.close();
+});
+
+test('no Wake Lock API at all (Safari before 16.4): the header says the screen may sleep', async () => {
+  const page = await browser.context.newPage();
+  await page.addInitScript(() => Object.defineProperty(navigator, 'wakeLock', { value: undefined }));
+  await page.goto(`${proxy.url}/`);
+  await waitLive(page);
+  await page.getByTestId('tab-board').click();
+  assert.equal(
+    await page.evaluate(() => getComputedStyle(document.querySelector('.tabs'), '::after').content),
+    '"Screen may sleep"',
+  );
+  await page.close();
+});
+
+test('standalone on an iPad: the header and board keep clear of the status bar, corners and home indicator', async () => {
+  const page = await browser.context.newPage();
+  const cdp = await page.context().newCDPSession(page);
+  const insets = { top: 24, bottom: 20, left: 0, right: 0 };
+  await cdp.send('Emulation.setSafeAreaInsetsOverride', { insets });
+  await page.goto(`${proxy.url}/`);
+  await waitLive(page);
+  const box = await page.evaluate(() => {
+    const header = getComputedStyle(document.querySelector('.header'));
+    const main = getComputedStyle(document.querySelector('.main'));
+    const status = document.querySelector('[data-testid=device-status]').getBoundingClientRect();
+    return {
+      band: header.borderTopWidth, bandColour: header.borderTopColor,
+      statusTop: status.top, mainBottom: main.paddingBottom,
+      toastBottom: getComputedStyle(document.querySelector('.toast-area')).bottom,
+    };
+  });
+  // The status bar's white text sits on a band of the theme colour; the
+  // app's own header starts below it.
+  assert.equal(box.band, '24px');
+  assert.equal(box.bandColour, 'rgb(20, 86, 196)');
+  assert.ok(box.statusTop >= 24, `status pill at ${box.statusTop}px`);
+  assert.equal(box.mainBottom, '140px');
+  assert.equal(box.toastBottom, '36px');
+  await screenshot(page, 'safe-area');
   await page.close();
 });

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit and integration tests on real
-# UDP and WebSockets, wasm tests and end-to-end tests in headless Chromium.
+# UDP and WebSockets, wasm tests and end-to-end tests in headless Chromium and
+# in WebKit (WebKitGTK's MiniBrowser under Xvfb, driven by WebKitWebDriver).
 source "$(dirname "$0")/setup.sh"
 ensure_apt chromium chromium chromium-driver
 ensure_apt chromedriver chromium chromium-driver
 ensure_apt coap-client-notls libcoap3-bin
+ensure_apt WebKitWebDriver webkit2gtk-driver
+ensure_apt Xvfb xvfb
 ensure_apt node nodejs npm
 ensure_wasm_toolchain
 cd "$ROOT"
@@ -24,5 +27,5 @@ say "Rust tests (shared, simulator, proxy, frontend logic)"
 cargo test --workspace --locked
 say "Frontend tests in headless Chromium (wasm-bindgen-test)"
 cargo test -p frontend --target wasm32-unknown-unknown --locked
-say "End-to-end tests: real proxy, simulator and Chromium"
+say "End-to-end tests: real proxy, simulator, Chromium and WebKit"
 (cd e2e && npm test)

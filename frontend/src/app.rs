@@ -43,6 +43,7 @@ pub fn App() -> impl IntoView {
     });
 
     connection::connect(store);
+    connection::resync_when_shown(store);
 
     view! {
         <div class="app">

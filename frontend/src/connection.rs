@@ -1,7 +1,8 @@
 //! The one WebSocket to the proxy: reconnects forever with capped backoff,
-//! replaces the mirror on every snapshot, applies deltas, settles ops by their
-//! verdicts, and resends ops still waiting after a reconnect (the proxy answers
-//! a resent op id with its first verdict, so nothing runs twice). A connection
+//! and at once when the page is shown again after sleeping; replaces the
+//! mirror on every snapshot, applies deltas, settles ops by their verdicts,
+//! and resends ops still waiting after a reconnect (the proxy answers a
+//! resent op id with its first verdict, so nothing runs twice). A connection
 //! silent for [`timing::SILENCE_LIMIT_MS`] is given up as half-open.
 
 use std::cell::{Cell, RefCell};
@@ -76,6 +77,10 @@ pub fn transmit(op: &str, command: &Command) {
 /// The first time, it takes over the socket index.html opened early and
 /// handles what that heard at once, so the board renders with the app.
 pub fn connect(store: Store) {
+    // A retry still pending after waking connected at once has nothing to do.
+    if CONN.with(|conn| conn.borrow().is_some()) {
+        return;
+    }
     store.link.set(Link::Connecting);
     LAST_HEARD.set(now_ms());
     let early = take_early_socket().ok().flatten();
@@ -139,16 +144,41 @@ fn retry_later(store: Store) {
 /// proxy sends a heartbeat every 5 s) and starts a new one. Without this a
 /// half-open connection would look open until TCP gave up, minutes later.
 pub fn watchdog(store: Store, now: i64) {
-    if !timing::silent_too_long(LAST_HEARD.get(), now) {
-        return;
-    }
-    if let Some(dead) = CONN.with(|conn| conn.borrow_mut().take()) {
-        // Its callbacks are dropped here: the socket must not call them again.
-        dead.socket.set_onclose(None);
-        dead.socket.set_onmessage(None);
-        let _ = dead.socket.close();
+    if timing::silent_too_long(LAST_HEARD.get(), now) && abandon() {
         retry_later(store);
     }
+}
+
+/// Closes the current connection without hearing from it again; false if
+/// there was none.
+fn abandon() -> bool {
+    let Some(dead) = CONN.with(|conn| conn.borrow_mut().take()) else {
+        return false;
+    };
+    // Its callbacks are dropped here: the socket must not call them again.
+    dead.socket.set_onclose(None);
+    dead.socket.set_onmessage(None);
+    let _ = dead.socket.close();
+    true
+}
+
+/// A tablet that slept may hold a socket that died meanwhile without a word
+/// (an iPad's Wi-Fi sleeps with it), or a retry its frozen timers never ran.
+/// When the page is shown again, a fresh connection starts at once: its
+/// snapshot is the current board, well within a second, never a stale one.
+/// Ops still waiting are resent on it, and the proxy runs none twice.
+pub fn resync_when_shown(store: Store) {
+    let on_change = Closure::<dyn FnMut()>::new(move || {
+        if !document().hidden() {
+            abandon();
+            BACKOFF.with(|b| b.borrow_mut().reset());
+            connect(store);
+        }
+    });
+    let _ = document()
+        .add_event_listener_with_callback("visibilitychange", on_change.as_ref().unchecked_ref());
+    // Listens for the page's whole life.
+    on_change.forget();
 }
 
 fn handle(store: Store, msg: ServerMsg) {

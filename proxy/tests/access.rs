@@ -140,6 +140,16 @@ async fn the_pin_buys_a_token_that_opens_the_websocket_over_tls() {
     );
     let (_, page) = http(&running, "GET", "/ca", "", "").await;
     assert!(page.contains("iPad") && page.contains("Android"));
+    // iPadOS's own words for each step (docs/webkit.md says where they come from).
+    for step in [
+        "Profile Downloaded",
+        "VPN &amp; Device Management",
+        "General → About → <b>Certificate Trust Settings</b>",
+        "Enable full trust for root certificates",
+        "Add to Home Screen",
+    ] {
+        assert!(page.contains(step), "the /ca page lacks {step:?}");
+    }
     running.shutdown().await;
 
     // A restarted Coaster keeps its CA and still knows the tablet.
