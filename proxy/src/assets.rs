@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
+use hyper::body::Bytes;
 
 pub struct Asset {
     pub body: Bytes,
