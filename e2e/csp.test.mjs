@@ -66,14 +66,15 @@ test('over HTTPS with the PIN screen the app runs under its CSP and HSTS', async
   cleanups.push(() => browser.close());
   await watchViolations(browser.context);
 
-  const response = await browser.context.request.get(`${url}/`);
+  const response = await browser.context.request.get(`${url}/`, { ignoreHTTPSErrors: true });
   assert.match(response.headers()['strict-transport-security'], /max-age=\d+/);
   assert.match(response.headers()['content-security-policy'], new RegExp(`connect-src 'self' wss://localhost:${proxy.port}`));
 
   const { page, errors } = await openApp(browser.context, url, {
     live: false,
-    // The page's first, token-less WebSocket is refused before the PIN.
-    allow: [/WebSocket connection to .* failed/],
+    // Before the PIN: the session check's 401 and the page's first,
+    // token-less WebSocket, refused.
+    allow: [/401 \(Unauthorized\)/, /WebSocket connection to .* failed/],
   });
   await page.getByTestId('pin-screen').waitFor();
   await enterPin(page, pin);
