@@ -3,12 +3,13 @@
 // that it cannot reach the server, with the board blocked; a new deploy is
 // offered as "New version — Reload" and only switches on that tap.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  distDir, launchBrowser, openApp, screenshot, startProxy, waitLive,
+  distDir, launchBrowser, openApp, root, screenshot, startProxy, waitLive,
 } from './lib/harness.mjs';
 
 let dist;
@@ -49,9 +50,11 @@ test('offline the app says it cannot reach the server; a deploy waits for the Re
   assert.equal(await page.getByTestId('device-status').textContent(), 'No connection');
   await screenshot(page, 'offline');
 
-  // Deploy: the stamped sw.js changes with the build.
+  // Deploy: the stamped sw.js changes with the build, and so do the
+  // compressed copies the build writes beside it.
   const sw = path.join(dist, 'sw.js');
   writeFileSync(sw, readFileSync(sw, 'utf8').replace(/^const VERSION = '[0-9a-f]+';/m, "const VERSION = '0123456789abcdef';"));
+  execFileSync('sh', [path.join(root, 'scripts/compress-dist.sh'), dist]);
   proxy = await startProxy({ dist, listen: `127.0.0.1:${proxy.port}` });
   await waitLive(page);
   // What the page's ten-minute check does; Chromium may also have noticed already.

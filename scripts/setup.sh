@@ -47,6 +47,9 @@ ensure_wasm_toolchain() {
 }
 
 build_dashboard() {
+  # Trunk's post-build hook writes the .br/.gz copies the proxy serves.
+  ensure_apt brotli brotli
+  ensure_apt gzip gzip
   say "Building the dashboard (trunk build --release)"
   (cd "$ROOT" && trunk build --release)
 }

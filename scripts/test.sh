@@ -18,6 +18,8 @@ say "Checking formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+say "Building the proxy for a venue: without the built-in simulator"
+cargo build -p proxy --no-default-features --locked
 
 build_dashboard
 say "Building the release binaries the end-to-end tests run"

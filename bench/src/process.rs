@@ -17,6 +17,8 @@ impl Coaster {
         let data_dir = std::env::temp_dir().join(format!("coaster-bench-{}", std::process::id()));
         let mut child = Command::new(binary)
             .args(["--device", &device.to_string(), "--listen", "127.0.0.1:0"])
+            // Every benchmark tablet connects from loopback.
+            .args(["--max-connections-per-address", "400"])
             .arg("--dist")
             .arg(dist)
             .arg("--data-dir")

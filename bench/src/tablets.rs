@@ -9,6 +9,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -42,7 +43,13 @@ impl Tablets {
     /// Connects tablets until there are `count`, each past its snapshot.
     pub async fn grow_to(&mut self, count: usize) -> Result<(), String> {
         while self.sinks.len() < count {
-            let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+            // As a browser does: the page's origin, which the proxy checks.
+            let mut request = format!("ws://{}/ws", self.addr)
+                .into_client_request()
+                .map_err(|e| e.to_string())?;
+            let origin = format!("http://{}", self.addr).parse().expect("an origin");
+            request.headers_mut().insert("Origin", origin);
+            let (ws, _) = tokio_tungstenite::connect_async(request)
                 .await
                 .map_err(|e| format!("a tablet could not connect: {e}"))?;
             let (sink, mut stream) = ws.split();

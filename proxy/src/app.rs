@@ -8,16 +8,21 @@ use std::sync::{Arc, Mutex};
 
 use shared::protocol::{DeviceInfo, MirrorState};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::assets::Assets;
 use crate::auth::Access;
 use crate::coap::{self, Driver};
 use crate::coordinator;
 use crate::device::Device;
+use crate::hosts::Names;
 use crate::http::{self, Site};
 use crate::hub::Hub;
+use crate::limits::Limits;
+use crate::security::Policy;
 use crate::tls;
 use crate::ws::Tablets;
 
@@ -33,6 +38,7 @@ pub struct Options {
     pub pin: Option<String>,
     /// Where the local CA and tablets' tokens are kept.
     pub data_dir: PathBuf,
+    pub limits: Limits,
 }
 
 /// How tablets reach Coaster.
@@ -57,6 +63,7 @@ impl Options {
             tls: Tls::Off,
             pin: None,
             data_dir: std::env::temp_dir().join("coaster-data"),
+            limits: Limits::default(),
         }
     }
 }
@@ -80,11 +87,16 @@ pub struct Running {
     /// Where the proxy sends CoAP.
     pub device_addr: SocketAddr,
     pub hub: Hub,
+    #[cfg(feature = "simulator")]
     pub simulator: Option<simulator::server::SimulatorHandle>,
     /// The proxy's own UDP address, as the device sees it.
     pub coap_addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Stops the listener, every connection and every tablet.
+    stop_serving: watch::Sender<bool>,
+    /// Stops the coordinator, once tablets' commands are answered.
+    stop_core: watch::Sender<bool>,
+    listener: JoinHandle<()>,
+    coordinator: JoinHandle<()>,
     driver: Driver,
 }
 
@@ -132,7 +144,6 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         .transpose()?
         .map(tokio_rustls::TlsAcceptor::from);
     let assets = Assets::load(&options.dist)?;
-    release_startup_memory();
     if assets.is_empty() {
         tracing::warn!(dist = %options.dist.display(), "no built dashboard found; tablets will see how to build it");
     }
@@ -150,6 +161,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             std::fs::create_dir_all(dir)?;
         }
     }
+    #[cfg(feature = "simulator")]
     let simulator = match options.device {
         Some(_) => None,
         None => Some(
@@ -160,71 +172,107 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             .await?,
         ),
     };
-    let device_addr = match (&simulator, options.device) {
-        (Some(sim), _) => sim.local_addr(),
-        (None, Some(addr)) => addr,
+    #[cfg(feature = "simulator")]
+    let (device_addr, simulated) = match (&simulator, options.device) {
+        (Some(sim), _) => (sim.local_addr(), true),
+        (None, Some(addr)) => (addr, false),
         (None, None) => unreachable!("either a device or the simulator"),
+    };
+    #[cfg(not(feature = "simulator"))]
+    let (device_addr, simulated) = match options.device {
+        Some(addr) => (addr, false),
+        None => {
+            return Err(std::io::Error::other(
+                "this build has no simulated transmitter: give --device HOST:PORT",
+            ))
+        }
     };
     let driver = Driver::start(device_addr, options.coap).await?;
     let coap_addr = driver.local_addr();
     let device = Device::new(driver.handle());
     let info = DeviceInfo {
         address: device_addr.to_string(),
-        simulated: simulator.is_some(),
+        simulated,
         ..Default::default()
     };
     let hub = Hub::new(MirrorState {
         device: info.clone(),
         ..Default::default()
     });
-    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (stop_serving, serving) = watch::channel(false);
+    let (stop_core, core) = watch::channel(false);
     let (jobs, jobs_rx) = mpsc::channel(1024);
     let listener = TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
+    let (box_names, box_addresses) = tls::box_names();
+    let leaf = identity
+        .as_ref()
+        .and_then(|i| CertificateDer::pem_slice_iter(i.chain_pem.as_bytes()).next())
+        .and_then(Result::ok);
+    let limits = match crate::limits::raise_open_file_limit() {
+        Some(open_files) => options.limits.fit_to(open_files),
+        None => options.limits,
+    };
     let site = Arc::new(Site {
+        policy: Policy::new(assets.get("/index.html").map(|page| &page.body[..])),
         assets,
         tablets: Arc::new(Tablets {
             hub: hub.clone(),
             jobs,
-            simulated: simulator.is_some(),
+            simulated,
+            stopping: serving.clone(),
         }),
         access: Mutex::new(Access::new(options.pin, tokens)),
         token_file,
         ca_pem: identity.as_ref().and_then(|i| i.ca_pem.clone()),
+        names: Names::new(
+            addr.port(),
+            acceptor.is_some(),
+            &box_names,
+            &box_addresses,
+            leaf,
+        ),
         tls: acceptor,
+        tablet_slots: Arc::new(Semaphore::new(limits.tablets)),
+        limits,
     });
-    let tasks = vec![
-        tokio::spawn(coordinator::run(
-            device,
-            driver.handle(),
-            info,
-            hub.clone(),
-            jobs_rx,
-            shutdown_rx.clone(),
-        )),
-        tokio::spawn(http::run(listener, site.clone(), shutdown_rx)),
-    ];
+    let coordinator = tokio::spawn(coordinator::run(
+        device,
+        driver.handle(),
+        info,
+        hub.clone(),
+        jobs_rx,
+        core,
+    ));
+    let listener = tokio::spawn(http::run(listener, site.clone(), serving));
     Ok(Running {
         addr,
         scheme: if site.tls.is_some() { "https" } else { "http" },
         ca_pem: site.ca_pem.clone(),
         device_addr,
         hub,
+        #[cfg(feature = "simulator")]
         simulator,
         coap_addr,
-        shutdown,
-        tasks,
+        stop_serving,
+        stop_core,
+        listener,
+        coordinator,
         driver,
     })
 }
 
 impl Running {
+    /// Stops accepting, lets connections finish their requests and tablets
+    /// get the verdicts of commands already sent (up to [`Limits::drain`]),
+    /// then stops the coordinator and the device link.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        let _ = self.stop_serving.send(true);
+        let _ = self.listener.await;
+        let _ = self.stop_core.send(true);
+        let _ = self.coordinator.await;
         self.driver.shutdown().await;
+        #[cfg(feature = "simulator")]
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }
@@ -255,17 +303,4 @@ fn token_file(data_dir: &std::path::Path, pin: &str) -> PathBuf {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     pin.hash(&mut hasher);
     data_dir.join(format!("tokens-{:016x}", hasher.finish()))
-}
-
-/// Hands the heap that start-up freed back to the OS. Compressing the
-/// dashboard (brotli at its best takes some 25 MiB for a moment) leaves
-/// glibc's heap holding about 7 MiB of free pages for the rest of the night;
-/// trimming it halves the proxy's resident memory.
-fn release_startup_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory to the OS; it is safe to
-    // call at any time, from any thread.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }

@@ -1,15 +1,18 @@
-//! The built dashboard, read once at start and kept in memory with gzip and
-//! brotli copies, so a tablet on restaurant Wi-Fi downloads as little as it
-//! can and the proxy never compresses on a request's time.
+//! The built dashboard, read once at start and kept in memory. The build
+//! writes a brotli and a gzip copy beside each compressible file
+//! (`scripts/compress-dist.sh`, Trunk's post-build hook); the proxy serves
+//! whichever the tablet accepts and compresses nothing itself.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use hyper::body::Bytes;
+
 pub struct Asset {
-    pub body: Vec<u8>,
-    pub gzip: Option<Vec<u8>>,
-    pub brotli: Option<Vec<u8>>,
+    pub body: Bytes,
+    pub gzip: Option<Bytes>,
+    pub brotli: Option<Bytes>,
     pub content_type: &'static str,
     pub cache_control: &'static str,
 }
@@ -68,6 +71,8 @@ impl Assets {
     }
 
     /// The asset for a URL path, refusing anything that could leave dist/.
+    /// Nothing is decoded or looked up on disk: a path either names a file
+    /// read at start, byte for byte, or nothing.
     pub fn get(&self, url_path: &str) -> Option<&Asset> {
         let path = url_path.split(['?', '#']).next().unwrap_or("/");
         let path = if path == "/" { "/index.html" } else { path };
@@ -83,11 +88,11 @@ impl Assets {
 }
 
 impl Asset {
-    pub fn encoded(&self, encoding: Encoding) -> (&[u8], Option<&'static str>) {
+    pub fn encoded(&self, encoding: Encoding) -> (Bytes, Option<&'static str>) {
         match (encoding, &self.brotli, &self.gzip) {
-            (Encoding::Brotli, Some(br), _) => (br, Some("br")),
-            (Encoding::Brotli | Encoding::Gzip, _, Some(gz)) => (gz, Some("gzip")),
-            _ => (&self.body, None),
+            (Encoding::Brotli, Some(br), _) => (br.clone(), Some("br")),
+            (Encoding::Brotli | Encoding::Gzip, _, Some(gz)) => (gz.clone(), Some("gzip")),
+            _ => (self.body.clone(), None),
         }
     }
 }
@@ -104,41 +109,30 @@ fn collect(root: &Path, dir: &Path, files: &mut HashMap<String, Asset>) -> io::R
             .expect("walked from root")
             .to_string_lossy()
             .replace('\\', "/");
-        let body = std::fs::read(&path)?;
-        let content_type = content_type(&relative);
-        let compressible = !matches!(content_type, "image/png" | "image/x-icon");
-        let (gzip, brotli) = if compressible && body.len() > 512 {
-            (Some(gzip(&body)?), Some(brotli(&body)?))
-        } else {
-            (None, None)
+        // A compressed copy rides with its original, never on its own.
+        let copy_of = relative
+            .strip_suffix(".br")
+            .or_else(|| relative.strip_suffix(".gz"));
+        if copy_of.is_some_and(|original| root.join(original).is_file()) {
+            continue;
+        }
+        let beside = |suffix: &str| {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            std::fs::read(name).ok().map(Bytes::from)
         };
         files.insert(
             relative.clone(),
             Asset {
-                body,
-                gzip,
-                brotli,
-                content_type,
+                body: std::fs::read(&path)?.into(),
+                gzip: beside(".gz"),
+                brotli: beside(".br"),
+                content_type: content_type(&relative),
                 cache_control: cache_control(&relative),
             },
         );
     }
     Ok(())
-}
-
-fn gzip(body: &[u8]) -> io::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(body)?;
-    encoder.finish()
-}
-
-fn brotli(body: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    {
-        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
-        writer.write_all(body)?;
-    }
-    Ok(out)
 }
 
 pub fn content_type(path: &str) -> &'static str {
@@ -180,7 +174,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("coaster-assets-{}", crate::auth::new_token()));
         std::fs::create_dir_all(dir.join("icons")).unwrap();
         std::fs::write(dir.join("index.html"), "<!doctype html>".repeat(100)).unwrap();
+        std::fs::write(dir.join("index.html.br"), "brotli bytes").unwrap();
+        std::fs::write(dir.join("index.html.gz"), "gzip bytes").unwrap();
         std::fs::write(dir.join("frontend-3f2a9c01d4e5b6a7_bg.wasm"), [0u8; 2000]).unwrap();
+        std::fs::write(dir.join("frontend-3f2a9c01d4e5b6a7_bg.wasm.gz"), "gz").unwrap();
         std::fs::write(dir.join("icons/icon-192.png"), [1u8; 900]).unwrap();
         let assets = Assets::load(&dir).unwrap();
         (dir, assets)
@@ -197,6 +194,10 @@ mod tests {
             "//index.html",
             "/./index.html",
             "index.html",
+            "/%2e%2e/index.html",
+            "/icons%2f..%2findex.html",
+            "/icons\\..\\index.html",
+            "/index.html.br",
         ] {
             assert!(assets.get(bad).is_none(), "{bad}");
         }
@@ -204,20 +205,21 @@ mod tests {
     }
 
     #[test]
-    fn compressed_copies_round_trip_and_images_are_left_alone() {
+    fn the_builds_compressed_copies_are_served_and_images_are_left_alone() {
         let (dir, assets) = dist();
         let page = assets.get("/index.html").unwrap();
-        let (gz, encoding) = page.encoded(Encoding::Gzip);
-        assert_eq!(encoding, Some("gzip"));
-        let mut plain = Vec::new();
-        io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut plain).unwrap();
-        assert_eq!(plain, page.body);
-        let (br, encoding) = page.encoded(Encoding::Brotli);
-        assert_eq!(encoding, Some("br"));
-        let mut plain = Vec::new();
-        io::Read::read_to_end(&mut brotli::Decompressor::new(br, 4096), &mut plain).unwrap();
-        assert_eq!(plain, page.body);
-        assert!(br.len() < page.body.len() / 10);
+        assert_eq!(
+            page.encoded(Encoding::Brotli),
+            (Bytes::from("brotli bytes"), Some("br"))
+        );
+        assert_eq!(
+            page.encoded(Encoding::Gzip),
+            (Bytes::from("gzip bytes"), Some("gzip"))
+        );
+        assert_eq!(page.encoded(Encoding::Identity).1, None);
+        // No brotli copy: a brotli-capable tablet gets the gzip one.
+        let wasm = assets.get("/frontend-3f2a9c01d4e5b6a7_bg.wasm").unwrap();
+        assert_eq!(wasm.encoded(Encoding::Brotli).1, Some("gzip"));
         let icon = assets.get("/icons/icon-192.png").unwrap();
         assert_eq!(icon.encoded(Encoding::Brotli).1, None);
         std::fs::remove_dir_all(dir).unwrap();

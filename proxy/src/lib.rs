@@ -14,12 +14,19 @@
 //! - [`ops`]: memory of op ids, so a resent command is answered, not repeated.
 //! - [`hub`]: fan-out of snapshots and deltas to every tablet.
 //! - [`ws`]: one task per tablet: parse, validate, forward, reply.
-//! - [`http`]: the listener: the built dashboard, the PIN login, the local CA
-//!   and the `/ws` upgrade on one port, over TLS except on loopback.
-//! - [`assets`]: the built dashboard in memory, precompressed.
+//! - [`http`]: the listener on hyper: the connection limits, TLS except on
+//!   loopback, one task per connection, graceful shutdown.
+//! - [`routes`]: what it answers: the built dashboard, the PIN login, the
+//!   local CA and the `/ws` upgrade.
+//! - [`limits`]: connections per address and overall, tablets, heads and
+//!   bodies, timeouts.
+//! - [`hosts`]: the stand's own names, against DNS rebinding (Host, Origin).
+//! - [`security`]: the Content-Security-Policy and other browser headers.
+//! - [`assets`]: the built dashboard in memory, with the build's .br/.gz copies.
 //! - [`auth`]: the venue PIN, tablets' tokens and the wrong-PIN lockout.
 //! - [`tls`]: the venue's certificate or Coaster's own local CA.
-//! - [`app`]: wires these together (and the built-in simulator) and shuts them down.
+//! - [`app`]: wires these together (and the built-in simulator, a default
+//!   feature) and shuts them down.
 
 pub mod app;
 pub mod assets;
@@ -27,9 +34,13 @@ pub mod auth;
 pub mod coap;
 pub mod coordinator;
 pub mod device;
+pub mod hosts;
 pub mod http;
 pub mod hub;
+pub mod limits;
 pub mod mirror;
 pub mod ops;
+pub mod routes;
+pub mod security;
 pub mod tls;
 pub mod ws;

@@ -3,9 +3,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use proxy::app::{self, Options, Tls};
+use proxy::limits::Limits;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,7 +52,23 @@ struct Cli {
     /// [default: $XDG_DATA_HOME/coaster or ~/.local/share/coaster].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    /// Open connections allowed from one address (an IPv6 /64); a tablet
+    /// uses a handful.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().connections_per_address)]
+    max_connections_per_address: usize,
+
+    /// Open connections allowed in all (lowered to fit the open-file limit).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().connections)]
+    max_connections: usize,
+
+    /// Tablets connected at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().tablets)]
+    max_tablets: usize,
 }
+
+/// How long shutdown may take before the process exits anyway.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -90,6 +108,12 @@ async fn main() -> std::process::ExitCode {
         tls,
         pin: cli.pin.map(|p| p.trim().to_string()),
         data_dir: cli.data_dir.unwrap_or_else(app::default_data_dir),
+        limits: Limits {
+            connections: cli.max_connections,
+            connections_per_address: cli.max_connections_per_address,
+            tablets: cli.max_tablets,
+            ..Limits::default()
+        },
     })
     .await
     {
@@ -119,7 +143,13 @@ async fn main() -> std::process::ExitCode {
         ),
     }
     app::shutdown_signal().await;
-    tracing::info!("shutting down");
-    running.shutdown().await;
+    tracing::info!("shutting down: answering what is in hand");
+    if tokio::time::timeout(SHUTDOWN_LIMIT, running.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown took longer than {SHUTDOWN_LIMIT:?}; exiting anyway");
+    }
+    tracing::info!("stopped");
     std::process::ExitCode::SUCCESS
 }

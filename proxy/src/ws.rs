@@ -5,7 +5,9 @@
 //! `rate_limited` beyond [`RATE_LIMIT`], and a tablet that stops reading is
 //! dropped after [`WRITE_TIMEOUT`] without delaying anyone else. A tablet that
 //! has been sent nothing for [`HEARTBEAT_AFTER`] is sent a heartbeat, so its
-//! silence timer tells a quiet board from a half-open connection.
+//! silence timer tells a quiet board from a half-open connection. When the
+//! stand shuts down, a tablet is told so: commands it already sent get their
+//! verdicts (for up to [`DRAIN`]), new ones are answered `shutting_down`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use shared::protocol::{ClientMsg, ServerMsg, HEARTBEAT_AFTER_MS, PROTOCOL_VERSION};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -80,11 +82,16 @@ impl TokenBucket {
     }
 }
 
+/// How long a stopping stand waits for the verdicts of a tablet's commands.
+pub const DRAIN: Duration = Duration::from_secs(4);
+
 /// What every tablet connection shares.
 pub struct Tablets {
     pub hub: Hub,
     pub jobs: mpsc::Sender<Job>,
     pub simulated: bool,
+    /// Becomes true when the stand shuts down.
+    pub stopping: watch::Receiver<bool>,
 }
 
 /// Tablets send short commands: tungstenite's default 128 KiB read buffer,
@@ -112,15 +119,30 @@ where
         proxy_time_ms: now_ms(),
     });
     let (reply_tx, mut replies): (Replies, _) = mpsc::unbounded_channel();
-    let mut outbox = vec![hello, snapshot];
+    let mut outbox = vec![Message::Text(hello), Message::Text(snapshot)];
     let mut bucket = TokenBucket::full(RATE_LIMIT, Instant::now());
     let mut last_sent = Instant::now();
+    let mut stopping = tablets.stopping.clone();
+    // Commands sent on whose verdict the tablet waits; when to stop waiting.
+    let mut in_flight: Vec<String> = Vec::new();
+    let mut drained_by: Option<Instant> = None;
     loop {
+        if let Some(deadline) = drained_by {
+            if in_flight.is_empty() || Instant::now() >= deadline {
+                outbox.extend(in_flight.drain(..).map(|op| shutting_down(Some(op))));
+                outbox.push(Message::Close(Some(CloseFrame {
+                    code: CloseCode::Away,
+                    reason: "Coaster is shutting down".into(),
+                })));
+            }
+        }
         if !outbox.is_empty() {
             last_sent = Instant::now();
         }
-        for text in outbox.drain(..) {
-            match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(text))).await {
+        for message in outbox.drain(..) {
+            let closing = message.is_close();
+            match tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await {
+                Ok(Ok(())) if closing => return,
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
                 Err(_) => {
@@ -134,32 +156,39 @@ where
         tokio::select! {
             biased;
             update = updates.recv() => match update {
-                Ok(text) => outbox.push(text),
+                Ok(text) => outbox.push(Message::Text(text)),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "a slow tablet is resent a snapshot");
-                    outbox.push(tablets.hub.snapshot());
+                    outbox.push(Message::Text(tablets.hub.snapshot()));
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             Some((op, verdict)) = replies.recv() => {
-                outbox.push(encode(&ServerMsg::Reply { op, verdict }));
+                in_flight.retain(|o| *o != op);
+                outbox.push(Message::Text(encode(&ServerMsg::Reply { op, verdict })));
             }
+            true = crate::http::stopped(&mut stopping), if drained_by.is_none() => {
+                drained_by = Some(Instant::now() + DRAIN);
+            }
+            _ = tokio::time::sleep_until(drained_by.unwrap_or_else(Instant::now)), if drained_by.is_some() => {}
             frame = frames.next() => match frame {
                 Some(Ok(data @ (Message::Text(_) | Message::Binary(_))))
                     if !bucket.take(Instant::now()) =>
                 {
-                    outbox.push(rate_limited(&data));
+                    outbox.push(Message::Text(rate_limited(&data)));
                 }
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(answer) = take_command(&text, &tablets, &reply_tx).await {
-                        outbox.push(answer);
-                    }
+                Some(Ok(text @ Message::Text(_))) if drained_by.is_some() => {
+                    outbox.push(shutting_down(op_of(&text)));
                 }
-                Some(Ok(Message::Binary(_))) => outbox.push(encode(&ServerMsg::Error {
+                Some(Ok(Message::Text(text))) => match take_command(&text, &tablets, &reply_tx).await {
+                    Ok(op) => in_flight.push(op),
+                    Err(answer) => outbox.push(Message::Text(answer)),
+                },
+                Some(Ok(Message::Binary(_))) => outbox.push(Message::Text(encode(&ServerMsg::Error {
                     op: None,
                     code: "binary_not_supported".into(),
                     message: "Send commands as JSON text frames.".into(),
-                })),
+                }))),
                 Some(Ok(_)) => {} // ping, pong: tungstenite answers pings itself
                 Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, .. }))) => {
                     let error = shared::protocol::ProtocolError::FrameTooLarge { bytes: size };
@@ -175,7 +204,7 @@ where
                 None | Some(Err(_)) => return,
             },
             _ = tokio::time::sleep_until(last_sent + HEARTBEAT_AFTER) => {
-                outbox.push(encode(&ServerMsg::Heartbeat { proxy_time_ms: now_ms() }));
+                outbox.push(Message::Text(encode(&ServerMsg::Heartbeat { proxy_time_ms: now_ms() })));
             }
         }
     }
@@ -184,16 +213,8 @@ where
 /// The answer to a frame over the limit; it is not executed. The op id, when
 /// the frame has one, lets the tablet mark that command failed.
 fn rate_limited(frame: &Message) -> Utf8Bytes {
-    #[derive(serde::Deserialize)]
-    struct OpOnly {
-        op: String,
-    }
-    let op = match frame {
-        Message::Text(text) => serde_json::from_str::<OpOnly>(text).ok().map(|o| o.op),
-        _ => None,
-    };
     encode(&ServerMsg::Error {
-        op,
+        op: op_of(frame),
         code: "rate_limited".into(),
         message: format!(
             "Too many messages: at most {} a second (bursts of {}). This one was not run; send it again.",
@@ -202,35 +223,58 @@ fn rate_limited(frame: &Message) -> Utf8Bytes {
     })
 }
 
-/// Parses and validates one frame; hands a good command to the coordinator
-/// (its verdict comes back on `replies`) and returns what to answer at once.
-async fn take_command(text: &str, tablets: &Tablets, replies: &Replies) -> Option<Utf8Bytes> {
+/// The op id of a text frame that has one.
+fn op_of(frame: &Message) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OpOnly {
+        op: String,
+    }
+    match frame {
+        Message::Text(text) => serde_json::from_str::<OpOnly>(text).ok().map(|o| o.op),
+        _ => None,
+    }
+}
+
+/// The answer to a command the stopping stand will not run, or whose
+/// verdict it could not wait for.
+fn shutting_down(op: Option<String>) -> Message {
+    Message::Text(encode(&ServerMsg::Error {
+        op,
+        code: "shutting_down".into(),
+        message: "Coaster is shutting down; the board shows what was done once it is back.".into(),
+    }))
+}
+
+/// Parses and validates one frame and hands a good command to the
+/// coordinator: its op id, whose verdict comes back on `replies`; or what
+/// to answer at once.
+async fn take_command(
+    text: &str,
+    tablets: &Tablets,
+    replies: &Replies,
+) -> Result<String, Utf8Bytes> {
     let msg = match ClientMsg::parse(text) {
         Ok(msg) => msg,
-        Err(error) => return Some(encode(&error.to_server_msg())),
+        Err(error) => return Err(encode(&error.to_server_msg())),
     };
     let command = match msg.command.validate() {
         Ok(command) => command,
         Err(invalid) => {
-            return Some(encode(&ServerMsg::Reply {
+            return Err(encode(&ServerMsg::Reply {
                 op: msg.op,
                 verdict: shared::protocol::Verdict::invalid(&invalid),
             }))
         }
     };
     let job = Job {
-        op: msg.op,
+        op: msg.op.clone(),
         command,
         replies: replies.clone(),
     };
     if tablets.jobs.send(job).await.is_err() {
-        return Some(encode(&ServerMsg::Error {
-            op: None,
-            code: "shutting_down".into(),
-            message: "Coaster is shutting down.".into(),
-        }));
+        return Err(shutting_down(None).into_text().expect("a text frame"));
     }
-    None
+    Ok(msg.op)
 }
 
 #[cfg(test)]
@@ -248,6 +292,7 @@ mod tests {
             hub: hub.clone(),
             jobs: mpsc::channel(1).0,
             simulated: true,
+            stopping: watch::channel(false).1,
         });
         let server = WebSocketStream::from_raw_socket(proxy_end, Role::Server, None).await;
         tokio::spawn(serve(server, tablets));

@@ -56,8 +56,9 @@ async fn http(
     body: &str,
 ) -> (u16, String) {
     let mut tls = connect(running.addr, running.ca_pem.as_ref().unwrap()).await;
+    let port = running.addr.port();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: https://localhost:{port}\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
         body.len()
     );
     tls.write_all(request.as_bytes()).await.unwrap();

@@ -24,7 +24,12 @@ pub struct Tablet {
 
 impl Tablet {
     pub async fn connect(addr: SocketAddr, name: &str) -> Tablet {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        // As a browser does: the page's origin, which the proxy checks.
+        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        let origin = format!("http://{addr}").parse().unwrap();
+        request.headers_mut().insert("Origin", origin);
+        let (ws, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("the proxy accepts a WebSocket");
         let mut tablet = Tablet {
