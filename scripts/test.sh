@@ -5,6 +5,7 @@ source "$(dirname "$0")/setup.sh"
 ensure_apt chromium chromium chromium-driver
 ensure_apt chromedriver chromium chromium-driver
 ensure_apt coap-client-notls libcoap3-bin
+ensure_apt faketime faketime # the 29 February CA test (proxy/tests/ca_findings.rs)
 ensure_apt node nodejs npm
 ensure_wasm_toolchain
 cd "$ROOT"

@@ -38,10 +38,11 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = window, js_name = coasterCheck)]
     fn coaster_check() -> Result<(), leptos::wasm_bindgen::JsValue>;
 
-    /// index.html's WebSocket address, read at every attempt: the PIN
-    /// screen may have stored a new token since.
-    #[wasm_bindgen(catch, js_namespace = window, js_name = coasterSocketUrl)]
-    fn socket_url() -> Result<String, leptos::wasm_bindgen::JsValue>;
+    /// index.html's WebSocket to this page's own origin, which sends the
+    /// stored token (the PIN screen may have stored a new one) as its first
+    /// frame once open.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = coasterSocket)]
+    fn open_socket() -> Result<WebSocket, leptos::wasm_bindgen::JsValue>;
 
     /// The socket index.html opened while the wasm loaded, followed by every
     /// frame it heard meanwhile; given once, and only while it is open.
@@ -59,13 +60,17 @@ pub fn transmit(op: &str, command: &Command) {
         op: op.to_string(),
         command: command.clone(),
     };
-    let Ok(text) = serde_json::to_string(&msg) else {
-        return;
-    };
+    if let Ok(text) = serde_json::to_string(&msg) {
+        send_text(&text);
+    }
+}
+
+/// Sends one frame if connected; dropped otherwise.
+pub fn send_text(text: &str) {
     CONN.with(|conn| {
         if let Some(conn) = conn.borrow().as_ref() {
             if conn.socket.ready_state() == WebSocket::OPEN {
-                let _ = conn.socket.send_with_str(&text);
+                let _ = conn.socket.send_with_str(text);
             }
         }
     });
@@ -81,8 +86,8 @@ pub fn connect(store: Store) {
     let early = take_early_socket().ok().flatten();
     let socket = match early.as_ref().map(|e| e.get(0).dyn_into::<WebSocket>()) {
         Some(Ok(socket)) => socket,
-        _ => match socket_url().map(|url| WebSocket::new(&url)) {
-            Ok(Ok(socket)) => socket,
+        _ => match open_socket() {
+            Ok(socket) => socket,
             _ => return retry_later(store),
         },
     };
@@ -177,6 +182,7 @@ fn handle(store: Store, msg: ServerMsg) {
         }
         // Hearing it is all it is for.
         ServerMsg::Heartbeat { .. } => {}
+        ServerMsg::Tablets { tablets, .. } => store.tablets.set(Some(tablets)),
         ServerMsg::Delta { delta } => {
             let new_offset = delta.health.is_some();
             store.mirror.update(|m| m.apply(&delta));

@@ -9,7 +9,8 @@
 
 use shared::device::{ClearType, HistoryEntry, Session, SessionState, Settings, Statistics};
 use shared::protocol::{
-    CommandResult, DeviceInfo, Health, MirrorDelta, MirrorState, Party, ServerMsg, Verdict,
+    CommandResult, DeviceInfo, Health, MirrorDelta, MirrorState, Party, ServerMsg, SignedInTablet,
+    Verdict,
 };
 use shared::time::DeviceTime;
 
@@ -139,6 +140,10 @@ pub fn decode(text: &str) -> Res<ServerMsg> {
             op: str_at(&v, "op")?,
             verdict: verdict(v.get("verdict"))?,
         },
+        "tablets" => ServerMsg::Tablets {
+            pin_required: bool_at(&v, "pin_required")?,
+            tablets: list(&v, "tablets", signed_in)?,
+        },
         "error" => ServerMsg::Error {
             op: opt_str(&v, "op")?,
             code: str_at(&v, "code")?,
@@ -146,6 +151,25 @@ pub fn decode(text: &str) -> Res<ServerMsg> {
         },
         other => return Err(format!("unknown message type {other}")),
     })
+}
+
+fn signed_in(v: &Json) -> Res<SignedInTablet> {
+    Ok(SignedInTablet {
+        id: str_at(v, "id")?,
+        name: str_at(v, "name")?,
+        created_ms: int_at(v, "created_ms")?,
+        last_seen_ms: int_at(v, "last_seen_ms")?,
+        this_tablet: bool_at(v, "this_tablet")?,
+    })
+}
+
+/// `TabletMsg::ListTablets`, as serde writes it.
+pub const LIST_TABLETS: &str = r#"{"type":"list_tablets"}"#;
+
+/// `TabletMsg::SignOut`, as serde writes it.
+pub fn sign_out(id: &str) -> String {
+    let id = serde_json::to_string(id).unwrap_or_default();
+    format!(r#"{{"type":"sign_out","id":{id}}}"#)
 }
 
 fn mirror(v: &Json) -> Res<MirrorState> {

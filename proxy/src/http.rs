@@ -7,7 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -17,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::assets::{Assets, Encoding};
-use crate::auth::{new_token, Access, Login};
+use crate::auth::{self, Access};
 use crate::ws::{self, Tablets};
 
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -30,9 +29,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Site {
     pub assets: Assets,
     pub tablets: Arc<Tablets>,
-    pub access: Mutex<Access>,
-    /// Where granted tokens are kept across restarts, if anywhere.
-    pub token_file: Option<std::path::PathBuf>,
+    pub access: Arc<Mutex<Access>>,
     /// The local CA's certificate, offered at `/ca.crt` when Coaster made it.
     pub ca_pem: Option<String>,
     pub tls: Option<TlsAcceptor>,
@@ -83,28 +80,22 @@ struct Request {
     host: Option<String>,
     accept_encoding: Option<String>,
     authorization: Option<String>,
+    content_type: Option<String>,
     content_length: usize,
     /// Bytes after the head that belong to the body.
     body: Vec<u8>,
 }
 
 impl Request {
-    fn query(&self, name: &str) -> Option<&str> {
-        let (_, query) = self.path.split_once('?')?;
-        query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-    }
-
     fn route(&self) -> &str {
         self.path.split(['?', '#']).next().unwrap_or("/")
     }
 
+    /// Only from the header: a token in the URL would end up in logs.
     fn token(&self) -> Option<&str> {
         self.authorization
             .as_deref()
             .and_then(|a| a.strip_prefix("Bearer "))
-            .or_else(|| self.query("token"))
     }
 }
 
@@ -193,18 +184,7 @@ fn refuse_websocket(request: &Request, site: &Site) -> Option<Reply> {
             return Some(Reply::new("403 Forbidden", "text/plain", "foreign origin"));
         }
     }
-    if !site
-        .access
-        .lock()
-        .expect("access lock")
-        .admits(request.token())
-    {
-        return Some(Reply::new(
-            "401 Unauthorized",
-            "text/plain",
-            "venue PIN required",
-        ));
-    }
+    // The token comes in the first frame (ws::serve), not the URL.
     None
 }
 
@@ -226,9 +206,9 @@ fn respond(request: &Request, from: IpAddr, site: &Site) -> Reply {
     match (request.method.as_str(), request.route()) {
         ("POST", "/api/login") => login(request, from, site),
         ("GET" | "HEAD", "/api/session") => {
-            let access = site.access.lock().expect("access lock");
+            let mut access = site.access.lock().expect("access lock");
             let pin_required = access.pin_required();
-            if access.admits(request.token()) {
+            if access.admit(request.token(), auth::now_ms()).is_some() {
                 Reply::json(
                     "200 OK",
                     serde_json::json!({ "pin_required": pin_required }),
@@ -258,66 +238,34 @@ fn respond(request: &Request, from: IpAddr, site: &Site) -> Reply {
         ("GET" | "HEAD", "/ca") => Reply::new(
             "200 OK",
             "text/html; charset=utf-8",
-            ca_page(site.ca_pem.is_some()),
+            crate::tls::ca_page(site.ca_pem.as_deref()),
         ),
         ("GET" | "HEAD", _) => static_file(request, site),
         _ => Reply::new("405 Method Not Allowed", "text/plain", "method not allowed"),
     }
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
-    pin: String,
-}
-
 fn login(request: &Request, from: IpAddr, site: &Site) -> Reply {
-    let Ok(body) = serde_json::from_slice::<LoginBody>(&request.body) else {
-        return Reply::json(
-            "400 Bad Request",
-            serde_json::json!({ "error": "bad_request", "message": "Send {\"pin\": \"…\"}." }),
-        );
-    };
-    let outcome = site.access.lock().expect("access lock").login(
+    let answer = auth::answer_login(
+        &mut site.access.lock().expect("access lock"),
         from,
-        &body.pin,
-        new_token(),
+        request.content_type.as_deref(),
+        &request.body,
         std::time::Instant::now(),
+        auth::now_ms(),
     );
-    match outcome {
-        Login::Granted { token } => {
-            if let Some(file) = &site.token_file {
-                if let Err(error) = append_line(file, &token) {
-                    tracing::warn!(%error, "could not keep the tablet's token across restarts");
-                }
-            }
-            Reply::json("200 OK", serde_json::json!({ "token": token }))
-        }
-        Login::WrongPin { tries_left } => {
-            tracing::warn!(%from, tries_left, "wrong venue PIN");
-            Reply::json(
-                "401 Unauthorized",
-                serde_json::json!({ "error": "wrong_pin", "message": "That PIN is not right.", "tries_left": tries_left }),
-            )
-        }
-        Login::LockedOut { retry_after } => {
-            let seconds = retry_after.as_secs().max(1);
-            let mut reply = Reply::json(
-                "429 Too Many Requests",
-                serde_json::json!({ "error": "locked_out", "message": format!("Too many wrong PINs. Try again in {seconds} s."), "retry_after_s": seconds }),
-            );
-            reply.headers.push(("Retry-After", seconds.to_string()));
-            reply
-        }
+    let status = match answer.status {
+        200 => "200 OK",
+        401 => "401 Unauthorized",
+        415 => "415 Unsupported Media Type",
+        429 => "429 Too Many Requests",
+        _ => "400 Bad Request",
+    };
+    let mut reply = Reply::json(status, answer.body);
+    if let Some(seconds) = answer.retry_after_s {
+        reply.headers.push(("Retry-After", seconds.to_string()));
     }
-}
-
-fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    writeln!(file, "{line}")
+    reply
 }
 
 fn static_file(request: &Request, site: &Site) -> Reply {
@@ -342,19 +290,6 @@ fn static_file(request: &Request, site: &Site) -> Reply {
         return Reply::new("503 Service Unavailable", "text/html; charset=utf-8", page);
     }
     Reply::new("404 Not Found", "text/plain", "not found")
-}
-
-fn ca_page(have_ca: bool) -> String {
-    let body = if have_ca {
-        r#"<p>Coaster made its own certificate authority so tablets can reach it over HTTPS on this network. Install it once on each tablet:</p>
-<h2>iPad / iPhone</h2><ol><li>Open this page in <b>Safari</b> and tap <a href="/ca.crt">Download the Coaster certificate</a>; allow the download.</li><li>Settings → <b>Profile Downloaded</b> → Install (enter the device passcode).</li><li>Settings → General → About → <b>Certificate Trust Settings</b> → turn on full trust for “Coaster local certificate authority”.</li><li>Open Coaster again and add it to the Home Screen (Share → Add to Home Screen).</li></ol>
-<h2>Android</h2><ol><li>Tap <a href="/ca.crt">Download the Coaster certificate</a>.</li><li>Settings → Security → Encryption &amp; credentials → <b>Install a certificate</b> → CA certificate → choose coaster-ca.crt.</li><li>Open Coaster in Chrome and choose <b>Install app</b> from the menu.</li></ol>"#
-    } else {
-        "<p>This Coaster uses the venue's own certificate; there is nothing to install.</p>"
-    };
-    format!(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Coaster — trust this stand</title><style>body{{font:18px/1.5 system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}}a{{font-weight:bold}}</style><h1>Trust this Coaster</h1>{body}<p><a href=\"/\">Back to the board</a></p></html>"
-    )
 }
 
 /// Reads one request head (and a small body); `None` when the peer closed
@@ -423,6 +358,7 @@ fn parse_head(buffer: &[u8]) -> std::io::Result<Option<(Request, usize)>> {
         host: header("host"),
         accept_encoding: header("accept-encoding"),
         authorization: header("authorization"),
+        content_type: header("content-type"),
         content_length: match header("content-length") {
             Some(n) => n.parse().map_err(|_| invalid("bad content-length"))?,
             None => 0,
@@ -464,10 +400,11 @@ mod tests {
 
     #[test]
     fn heads_parse_with_their_body_and_query() {
-        let raw = b"POST /api/login?x=1&token=abc HTTP/1.1\r\nHost: a\r\nContent-Length: 14\r\nOrigin: https://a\r\n\r\n{\"pin\":\"1234\"}";
+        let raw = b"POST /api/login?x=1&token=abc HTTP/1.1\r\nHost: a\r\nContent-Length: 14\r\nOrigin: https://a\r\nContent-Type: application/json\r\n\r\n{\"pin\":\"1234\"}";
         let (request, head_len) = parse_head(raw).unwrap().unwrap();
         assert_eq!(request.route(), "/api/login");
-        assert_eq!(request.query("token"), Some("abc"));
+        assert_eq!(request.token(), None, "a token in the URL is not taken");
+        assert_eq!(request.content_type.as_deref(), Some("application/json"));
         assert_eq!(request.content_length, 14);
         assert_eq!(&raw[head_len..], b"{\"pin\":\"1234\"}");
         assert_eq!(request.origin.as_deref(), Some("https://a"));
@@ -521,14 +458,5 @@ mod tests {
             "127.0.0.1:8080",
             false
         ));
-    }
-
-    #[test]
-    fn bearer_tokens_win_over_query_tokens() {
-        let (request, _) =
-            parse_head(b"GET /api/session?token=q HTTP/1.1\r\nAuthorization: Bearer h\r\n\r\n")
-                .unwrap()
-                .unwrap();
-        assert_eq!(request.token(), Some("h"));
     }
 }

@@ -17,8 +17,10 @@
 //! - [`http`]: the listener: the built dashboard, the PIN login, the local CA
 //!   and the `/ws` upgrade on one port, over TLS except on loopback.
 //! - [`assets`]: the built dashboard in memory, precompressed.
-//! - [`auth`]: the venue PIN, tablets' tokens and the wrong-PIN lockout.
+//! - [`auth`]: the venue PIN, the wrong-PIN lockouts, who a tablet is.
+//! - [`tokens`]: tablets' tokens, hashed, in a private file.
 //! - [`tls`]: the venue's certificate or Coaster's own local CA.
+//! - [`durable`]: whole-or-nothing writes of private files.
 //! - [`app`]: wires these together (and the built-in simulator) and shuts them down.
 
 pub mod app;
@@ -27,9 +29,11 @@ pub mod auth;
 pub mod coap;
 pub mod coordinator;
 pub mod device;
+pub mod durable;
 pub mod http;
 pub mod hub;
 pub mod mirror;
 pub mod ops;
 pub mod tls;
+pub mod tokens;
 pub mod ws;

@@ -5,12 +5,12 @@ use shared::time::DeviceTime;
 
 use crate::actions::use_actions;
 use crate::components::op_status::OpStatus;
-use crate::connection::now_ms;
+use crate::connection::{now_ms, send_text};
 use crate::keypad::{goal_picks, problem};
 use crate::ops::Target;
 use crate::prefs::OUT_LONG_RANGE_S;
 use crate::store::State;
-use crate::timing;
+use crate::{timing, wire};
 
 const NO_SETTINGS_CHANGE: Command = Command::UpdateSettings {
     system_id: None,
@@ -83,6 +83,7 @@ pub fn Settings(state: State) -> impl IntoView {
                     </button>
                 </div>
             </div>
+            <SignedIn state=state />
         </section>
     }
 }
@@ -193,5 +194,47 @@ fn DeviceSettings(state: State) -> impl IntoView {
         >
             "Save settings"
         </button>
+    }
+}
+
+/// The tablets holding a sign-in; a lost one can be signed out from any other.
+#[component]
+fn SignedIn(state: State) -> impl IntoView {
+    send_text(wire::LIST_TABLETS);
+    let days_ago = move |ms: i64| match (state.proxy_now_ms() - ms) / 86_400_000 {
+        0 => "today".to_string(),
+        days => format!("{days} d ago"),
+    };
+    view! {
+        <h2>"Signed-in tablets"</h2>
+        <ul class="tablets" data-testid="tablets">
+            {move || {
+                state.tablets.get().map(|tablets| {
+                    if tablets.is_empty() {
+                        return view! { <li class="muted">"No venue PIN: every tablet that reaches the stand is let in."</li> }.into_any();
+                    }
+                    tablets
+                        .into_iter()
+                        .map(|t| {
+                            let id = t.id.clone();
+                            view! {
+                                <li data-testid="tablet">
+                                    <span>
+                                        <strong>{t.name}</strong>
+                                        {t.this_tablet.then_some(" (this tablet)")}
+                                        <br />
+                                        <small class="muted">"seen " {days_ago(t.last_seen_ms)} ", signed in " {days_ago(t.created_ms)}</small>
+                                    </span>
+                                    <button class="btn" data-testid="sign-out" on:click=move |_| send_text(&wire::sign_out(&id))>
+                                        "Sign out"
+                                    </button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                })
+            }}
+        </ul>
     }
 }
