@@ -5,7 +5,9 @@
 //! over the 150 KiB budget on its own. This is a small JSON reader and one
 //! function per type instead. The shared types stay the only definition; the
 //! tests feed every variant through serde's `Serialize` and require the same
-//! value back, so a protocol change cannot slip past unnoticed.
+//! value back, and read every golden file in `shared/tests/golden/protocol`,
+//! so a protocol change cannot slip past unnoticed. The two tablet messages
+//! the app writes itself are here too, pinned by the same golden files.
 
 use shared::device::{ClearType, HistoryEntry, Session, SessionState, Settings, Statistics};
 use shared::protocol::{
@@ -676,6 +678,69 @@ mod tests {
             let pretty = serde_json::to_string_pretty(&msg).unwrap();
             assert_eq!(decode(&pretty), Ok(msg.clone()), "{pretty}");
         }
+    }
+
+    const GOLDEN: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/golden/protocol"
+    );
+
+    fn golden(name: &str) -> String {
+        std::fs::read_to_string(format!("{GOLDEN}/{name}.json")).unwrap()
+    }
+
+    /// Fails to compile when the protocol grows a message this reader has
+    /// not been taught (the golden test in `shared` then wants its file).
+    fn kind(msg: &ServerMsg) -> &'static str {
+        match msg {
+            ServerMsg::Hello { .. } => "hello",
+            ServerMsg::Snapshot { .. } => "snapshot",
+            ServerMsg::Delta { .. } => "delta",
+            ServerMsg::Reply { .. } => "reply",
+            ServerMsg::Heartbeat { .. } => "heartbeat",
+            ServerMsg::Tablets { .. } => "tablets",
+            ServerMsg::Error { .. } => "error",
+        }
+    }
+
+    #[test]
+    fn reads_every_golden_server_message_as_serde_does() {
+        let mut kinds = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(GOLDEN).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !name.starts_with("server_") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let want: ServerMsg = serde_json::from_str(&text).unwrap();
+            assert_eq!(decode(&text), Ok(want.clone()), "{name}");
+            kinds.insert(kind(&want));
+        }
+        let all = [
+            "hello",
+            "snapshot",
+            "delta",
+            "reply",
+            "heartbeat",
+            "tablets",
+            "error",
+        ];
+        assert_eq!(kinds, all.into_iter().collect());
+    }
+
+    #[test]
+    fn writes_the_tablet_messages_as_their_golden_files() {
+        let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        assert_eq!(value(LIST_TABLETS), value(&golden("tablet_list_tablets")));
+        assert_eq!(
+            value(&sign_out("9f2c41d0")),
+            value(&golden("tablet_sign_out"))
+        );
+        assert_eq!(
+            value(&sign_out("a\"b")),
+            serde_json::json!({"type": "sign_out", "id": "a\"b"})
+        );
     }
 
     #[test]
