@@ -220,6 +220,7 @@ test('Settings lists the signed-in tablets and signs a lost one out', async () =
   await tablets.filter({ hasText: 'Lost iPad' }).waitFor();
   assert.equal(await tablets.filter({ hasText: '(this tablet)' }).count(), 1);
   const before = await tablets.count();
+  await page.getByTestId('tablets').scrollIntoViewIfNeeded();
   await screenshot(page, 'settings-tablets');
   await tablets.filter({ hasText: 'Lost iPad' }).getByTestId('sign-out').click();
   await tablets.filter({ hasText: 'Lost iPad' }).waitFor({ state: 'detached' });

@@ -182,7 +182,8 @@ fn handle(store: Store, msg: ServerMsg) {
         }
         // Hearing it is all it is for.
         ServerMsg::Heartbeat { .. } => {}
-        ServerMsg::Tablets { tablets, .. } => store.tablets.set(Some(tablets)),
+        // index.html draws the list into Settings.
+        ServerMsg::Tablets { .. } => {}
         ServerMsg::Delta { delta } => {
             let new_offset = delta.health.is_some();
             store.mirror.update(|m| m.apply(&delta));

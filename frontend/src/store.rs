@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use shared::device::HistoryEntry;
-use shared::protocol::{Command, MirrorState, Party, SignedInTablet};
+use shared::protocol::{Command, MirrorState, Party};
 use shared::time::DeviceTime;
 
 use crate::ops::{OpLog, Target};
@@ -71,8 +71,6 @@ pub struct Store {
     pub last_sync_ms: RwSignal<Option<i64>>,
     pub ops: RwSignal<OpLog>,
     pub history: RwSignal<Option<Vec<HistoryEntry>>>,
-    /// The stand's signed-in tablets, once Settings asked.
-    pub tablets: RwSignal<Option<Vec<SignedInTablet>>>,
     pub undo: RwSignal<Option<Undo>>,
     pub prefs: RwSignal<Prefs>,
     pub view: RwSignal<View>,
@@ -95,7 +93,6 @@ impl Store {
             last_sync_ms: RwSignal::new(None),
             ops: RwSignal::new(OpLog::default()),
             history: RwSignal::new(None),
-            tablets: RwSignal::new(None),
             undo: RwSignal::new(None),
             prefs: RwSignal::new(prefs),
             view: RwSignal::new(View::Board),
@@ -136,7 +133,6 @@ impl Store {
             last_sync_ms: self.last_sync_ms.read_only(),
             ops: self.ops.read_only(),
             history: self.history.read_only(),
-            tablets: self.tablets.read_only(),
             undo: self.undo.read_only(),
             prefs: self.prefs.read_only(),
             view: self.view.read_only(),
@@ -159,7 +155,6 @@ pub struct State {
     pub last_sync_ms: ReadSignal<Option<i64>>,
     pub ops: ReadSignal<OpLog>,
     pub history: ReadSignal<Option<Vec<HistoryEntry>>>,
-    pub tablets: ReadSignal<Option<Vec<SignedInTablet>>>,
     pub undo: ReadSignal<Option<Undo>>,
     pub prefs: ReadSignal<Prefs>,
     pub view: ReadSignal<View>,

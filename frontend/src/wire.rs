@@ -6,8 +6,8 @@
 //! function per type instead. The shared types stay the only definition; the
 //! tests feed every variant through serde's `Serialize` and require the same
 //! value back, and read every golden file in `shared/tests/golden/protocol`,
-//! so a protocol change cannot slip past unnoticed. The two tablet messages
-//! the app writes itself are here too, pinned by the same golden files.
+//! so a protocol change cannot slip past unnoticed. The one tablet message
+//! the wasm writes itself is here too, pinned by the same golden files.
 
 use shared::device::{ClearType, HistoryEntry, Session, SessionState, Settings, Statistics};
 use shared::protocol::{
@@ -167,12 +167,6 @@ fn signed_in(v: &Json) -> Res<SignedInTablet> {
 
 /// `TabletMsg::ListTablets`, as serde writes it.
 pub const LIST_TABLETS: &str = r#"{"type":"list_tablets"}"#;
-
-/// `TabletMsg::SignOut`, as serde writes it.
-pub fn sign_out(id: &str) -> String {
-    let id = serde_json::to_string(id).unwrap_or_default();
-    format!(r#"{{"type":"sign_out","id":{id}}}"#)
-}
 
 fn mirror(v: &Json) -> Res<MirrorState> {
     Ok(MirrorState {
@@ -730,17 +724,9 @@ mod tests {
     }
 
     #[test]
-    fn writes_the_tablet_messages_as_their_golden_files() {
+    fn writes_list_tablets_as_its_golden_file() {
         let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
         assert_eq!(value(LIST_TABLETS), value(&golden("tablet_list_tablets")));
-        assert_eq!(
-            value(&sign_out("9f2c41d0")),
-            value(&golden("tablet_sign_out"))
-        );
-        assert_eq!(
-            value(&sign_out("a\"b")),
-            serde_json::json!({"type": "sign_out", "id": "a\"b"})
-        );
     }
 
     #[test]
