@@ -296,16 +296,17 @@ mod tests {
 
     /// A tablet on an in-memory pipe to `serve`, and the hub that feeds it.
     async fn tablet() -> (WebSocketStream<tokio::io::DuplexStream>, Hub) {
+        tablet_of(Access::new(None, crate::tokens::TokenStore::in_memory(90))).await
+    }
+
+    async fn tablet_of(access: Access) -> (WebSocketStream<tokio::io::DuplexStream>, Hub) {
         let (proxy_end, tablet_end) = tokio::io::duplex(64 * 1024);
         let hub = Hub::new(MirrorState::default());
         let tablets = Arc::new(Tablets {
             hub: hub.clone(),
             jobs: mpsc::channel(1).0,
             simulated: true,
-            access: Arc::new(Mutex::new(Access::new(
-                None,
-                crate::tokens::TokenStore::in_memory(90),
-            ))),
+            access: Arc::new(Mutex::new(access)),
         });
         let server = WebSocketStream::from_raw_socket(proxy_end, Role::Server, None).await;
         tokio::spawn(serve(server, tablets));
@@ -345,6 +346,19 @@ mod tests {
         assert_eq!(next_type(&mut ws).await, "delta");
         assert_eq!(next_type(&mut ws).await, "heartbeat");
         assert_eq!(t1.elapsed(), HEARTBEAT_AFTER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tablet_that_does_not_sign_in_is_closed_after_five_seconds() {
+        let pin = Some("482915".to_string());
+        let (mut ws, _hub) =
+            tablet_of(Access::new(pin, crate::tokens::TokenStore::in_memory(90))).await;
+        let t0 = Instant::now();
+        let Some(Ok(Message::Close(Some(frame)))) = ws.next().await else {
+            panic!("the board was served before the tablet signed in");
+        };
+        assert_eq!(frame.code, CloseCode::Policy);
+        assert_eq!(t0.elapsed(), AUTH_TIMEOUT);
     }
 
     const LIMIT: RateLimit = RateLimit {
