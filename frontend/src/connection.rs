@@ -123,11 +123,13 @@ fn on_frame(store: Store, event: MessageEvent) {
     if store.link.get_untracked() == Link::Connecting {
         store.link.set(Link::Open);
     }
-    if let Some(text) = event.data().as_string() {
-        match wire::decode(&text) {
-            Ok(msg) => handle(store, msg),
-            Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
-        }
+    let Some(text) = event.data().as_string() else {
+        return;
+    };
+    match wire::decode(&text) {
+        Ok(msg) => handle(store, msg),
+        Err(_) if wire::for_index_html(&text) => {}
+        Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
     }
 }
 
@@ -182,7 +184,7 @@ fn handle(store: Store, msg: ServerMsg) {
         }
         // Hearing it is all it is for.
         ServerMsg::Heartbeat { .. } => {}
-        // index.html draws the list into Settings.
+        // Never decoded here: see wire::for_index_html.
         ServerMsg::Tablets { .. } => {}
         ServerMsg::Delta { delta } => {
             let new_offset = delta.health.is_some();

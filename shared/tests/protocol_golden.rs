@@ -4,7 +4,8 @@
 //! what serde writes (compared as JSON) and read back to the same value, so a
 //! renamed field fails here even though serde would round-trip it happily.
 //! The app's own reader (`frontend/src/wire.rs`) reads the same files in its
-//! tests.
+//! tests (all but `server_tablets`, which index.html reads; wire.rs pins the
+//! prefix it goes by).
 //!
 //! Adding a variant: the `match`es below stop compiling until it has a file
 //! name; the test then fails until it has a sample and its file. To write a
