@@ -153,6 +153,9 @@ async fn the_pin_buys_a_token_that_opens_the_websocket_over_tls() {
     );
     let (_, page) = http(&running, "GET", "/ca", "", "").await;
     assert!(page.contains("iPad") && page.contains("Android"));
+    // With the fingerprint staff compare on the tablet.
+    let ca_der = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+    assert!(page.contains(&proxy::tls::fingerprint(&ca_der)), "{page}");
     running.shutdown().await;
 
     // A restarted Coaster keeps its CA and still knows the tablet.
