@@ -13,7 +13,7 @@ import {
   enterPin, launchBrowser, openApp, screenshot, startProxy, trustedSpkis, waitLive,
 } from './lib/harness.mjs';
 
-const PIN = '2468';
+const PIN = '246813';
 let dataDir;
 let proxy;
 let url;
@@ -35,14 +35,14 @@ after(async () => {
 });
 
 /** A WebSocket upgrade request to the proxy from Node; resolves with the status. */
-function upgrade({ origin, token }) {
+function upgrade({ origin }) {
   return new Promise((resolve, reject) => {
     const req = https.request({
       host: '127.0.0.1',
       port: proxy.port,
       servername: 'localhost',
       rejectUnauthorized: false,
-      path: token ? `/ws?token=${token}` : '/ws',
+      path: '/ws',
       headers: {
         Host: `localhost:${proxy.port}`,
         Origin: origin,
@@ -87,16 +87,19 @@ test('over https: the PIN screen refuses a wrong PIN, the right one opens a wss 
   await screenshot(page, 'pin-wrong');
   assert.equal(await page.evaluate(() => localStorage.getItem('coaster-token')), null);
 
-  // The page's first socket went without a token and was refused; every one
-  // from the right PIN on carries the token.
+  // The page's first socket went without a token and was closed; every one
+  // from the right PIN on sends the token as its first frame, never in the URL.
   sockets.length = 0;
+  const firstFrames = [];
+  page.on('websocket', (ws) => ws.once('framesent', (f) => firstFrames.push(f.payload)));
   await enterPin(page, PIN);
   await waitLive(page);
   assert.ok(await pinScreen.isHidden());
   const token = await page.evaluate(() => localStorage.getItem('coaster-token'));
   assert.match(token, /^[0-9a-f]{32}$/);
   const live = sockets.map((ws) => ws.url());
-  assert.ok(live.length > 0 && live.every((u) => u.startsWith(`wss://localhost:${proxy.port}/ws?token=${token}`)), live.join(' '));
+  assert.ok(live.length > 0 && live.every((u) => u === `wss://localhost:${proxy.port}/ws`), live.join(' '));
+  assert.deepEqual(firstFrames.map((f) => JSON.parse(f)), live.map(() => ({ type: 'auth', token })));
 
   await page.reload();
   await waitLive(page);
@@ -126,16 +129,26 @@ test('installable: a manifest Chromium accepts and an active service worker', as
   await page.close();
 });
 
-test('the WebSocket refuses a foreign origin and a missing token', async () => {
-  const token = await (async () => {
-    const { page } = await openApp(browser.context, url);
-    const t = await page.evaluate(() => localStorage.getItem('coaster-token'));
-    await page.close();
-    return t;
-  })();
-  assert.equal(await upgrade({ origin: url, token }), 101);
-  assert.equal(await upgrade({ origin: url }), 401);
-  assert.equal(await upgrade({ origin: 'https://evil.example', token }), 403);
+test('the WebSocket refuses a foreign origin and a wrong or missing token', async () => {
+  const { page: app } = await openApp(browser.context, url);
+  const token = await app.evaluate(() => localStorage.getItem('coaster-token'));
+  assert.equal(await upgrade({ origin: url }), 101);
+  assert.equal(await upgrade({ origin: 'https://evil.example' }), 403);
+  // The token is checked in the first frame: nothing before it, a policy close without it.
+  const firstAnswer = (first) => app.evaluate(
+    (first) => new Promise((resolve) => {
+      const ws = new WebSocket(`wss://${location.host}/ws`);
+      ws.onopen = () => first && ws.send(first);
+      ws.onmessage = (m) => { resolve(JSON.parse(m.data).type); ws.close(); };
+      ws.onclose = (e) => resolve(`closed ${e.code}`);
+    }),
+    first,
+  );
+  assert.equal(await firstAnswer(JSON.stringify({ type: 'auth', token })), 'hello');
+  assert.equal(await firstAnswer(JSON.stringify({ type: 'auth', token: 'f'.repeat(32) })), 'closed 1008');
+  assert.equal(await firstAnswer(JSON.stringify({ type: 'auth', token: '' })), 'closed 1008');
+  assert.equal(await firstAnswer(JSON.stringify({ op: 'x', command: { type: 'get_settings' } })), 'closed 1008');
+  await app.close();
 
   // And from a real page on another origin, with a valid token in hand.
   const foreign = http.createServer((_, res) => res.end('<!doctype html><title>elsewhere</title>'));
@@ -151,7 +164,7 @@ test('the WebSocket refuses a foreign origin and a missing token', async () => {
         ws.onopen = () => resolve('open');
         ws.onclose = (e) => resolve(`closed ${e.code}`);
       }),
-      `wss://localhost:${proxy.port}/ws?token=${token}`,
+      `wss://localhost:${proxy.port}/ws`,
     );
     assert.equal(outcome, 'closed 1006');
     assert.ok(logs.some((text) => /Unexpected response code: 403/.test(text)), logs.join('\n'));
@@ -169,11 +182,56 @@ test('a tablet whose token stops working is asked for the PIN again, then carrie
   await page.evaluate(() => { window.notReloaded = true; });
   // A new venue PIN signs every tablet out (tokens are kept per PIN).
   await proxy.stop();
-  proxy = await startProxy({ tls: true, pin: '13579', dataDir, listen: `127.0.0.1:${proxy.port}` });
+  proxy = await startProxy({ tls: true, pin: '135797', dataDir, listen: `127.0.0.1:${proxy.port}` });
   await page.getByTestId('pin-screen').waitFor({ timeout: 15_000 });
-  await enterPin(page, '13579');
+  await enterPin(page, '135797');
   await waitLive(page, 15_000);
   assert.equal(await page.evaluate(() => window.notReloaded), true);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** POST /api/login from Node, as another tablet; resolves with its token. */
+function login(pin, name) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1',
+      port: proxy.port,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+      method: 'POST',
+      path: '/api/login',
+      headers: { Host: `localhost:${proxy.port}`, 'Content-Type': 'application/json' },
+    }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve(JSON.parse(body).token));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ pin, name }));
+  });
+}
+
+test('Settings lists the signed-in tablets and signs a lost one out', async () => {
+  const lost = await login('135797', 'Lost iPad');
+  const { page, errors } = await openApp(browser.context, url);
+  await page.getByTestId('tab-settings').click();
+  const tablets = page.getByTestId('tablets').getByTestId('tablet');
+  await tablets.filter({ hasText: 'Lost iPad' }).waitFor();
+  assert.equal(await tablets.filter({ hasText: '(this tablet)' }).count(), 1);
+  const before = await tablets.count();
+  await page.getByTestId('tablets').scrollIntoViewIfNeeded();
+  await screenshot(page, 'settings-tablets');
+  await tablets.filter({ hasText: 'Lost iPad' }).getByTestId('sign-out').click();
+  await tablets.filter({ hasText: 'Lost iPad' }).waitFor({ state: 'detached' });
+  assert.equal(await tablets.count(), before - 1);
+  const answer = await page.evaluate((token) => new Promise((resolve) => {
+    const ws = new WebSocket(`wss://${location.host}/ws`);
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token }));
+    ws.onmessage = () => resolve('let in');
+    ws.onclose = (e) => resolve(`closed ${e.code}`);
+  }), lost);
+  assert.equal(answer, 'closed 1008');
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -192,7 +250,7 @@ test('wrong PINs lock the pad out with a countdown', async () => {
     await enterPin(page, '9999');
     await message.filter({ hasText: tries ? `${tries} tries left` : /right\.$/ }).waitFor();
   }
-  await enterPin(page, '13579');
+  await enterPin(page, '135797');
   await message.filter({ hasText: /Too many wrong PINs\. Try again in \d+ s\./ }).waitFor();
   // The OK key counts down instead of taking the PIN.
   await page.getByTestId('pin-ok').filter({ hasText: /^\d+ s$/ }).waitFor();

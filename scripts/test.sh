@@ -8,6 +8,7 @@ ensure_apt chromedriver chromium chromium-driver
 ensure_apt coap-client-notls libcoap3-bin
 ensure_apt WebKitWebDriver webkit2gtk-driver
 ensure_apt Xvfb xvfb
+ensure_apt faketime faketime # the 29 February CA test (proxy/tests/ca_findings.rs)
 ensure_apt node nodejs npm
 ensure_wasm_toolchain
 cd "$ROOT"

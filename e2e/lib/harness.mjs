@@ -25,11 +25,11 @@ export const LANDSCAPE = { width: 1280, height: 800 };
 export const PORTRAIT = { width: 800, height: 1280 };
 
 /** Starts a program and resolves once a stdout line matches `pattern`. */
-export function spawnUntil(bin, args, pattern, timeoutMs = 20_000) {
+export function spawnUntil(bin, args, pattern, timeoutMs = 20_000, env = {}) {
   const child = spawn(path.isAbsolute(bin) ? bin : path.join(binDir, bin), args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env },
   });
   let log = '';
   // Keep draining both pipes for the child's whole life: a full pipe blocks it.
@@ -91,15 +91,14 @@ export async function startSimulator({ loss, seed, delay } = {}) {
 /**
  * The proxy serving the built dashboard; without `device` it simulates one
  * itself. `tls` serves HTTPS with Coaster's own CA kept in `dataDir`; `pin`
- * sets the venue PIN.
+ * sets the venue PIN (through COASTER_PIN, as the README says).
  */
 export async function startProxy({ device, listen = '127.0.0.1:0', dist = distDir, tls, pin, dataDir } = {}) {
   const args = ['--listen', listen, '--dist', dist];
   if (device) args.push('--device', device);
   if (tls) args.push('--tls');
-  if (pin) args.push('--pin', pin);
   if (dataDir) args.push('--data-dir', dataDir);
-  const { child, match, log } = await spawnUntil('coaster', args, /coaster listening on (https?:\/\/[^\s/]+)\//);
+  const { child, match, log } = await spawnUntil('coaster', args, /coaster listening on (https?:\/\/[^\s/]+)\//, 20_000, { COASTER_PIN: pin ?? '' });
   const url = match[1];
   return { child, url, port: Number(new URL(url).port), log, stop: () => stop(child) };
 }

@@ -39,10 +39,11 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = window, js_name = coasterCheck)]
     fn coaster_check() -> Result<(), leptos::wasm_bindgen::JsValue>;
 
-    /// index.html's WebSocket address, read at every attempt: the PIN
-    /// screen may have stored a new token since.
-    #[wasm_bindgen(catch, js_namespace = window, js_name = coasterSocketUrl)]
-    fn socket_url() -> Result<String, leptos::wasm_bindgen::JsValue>;
+    /// index.html's WebSocket to this page's own origin, which sends the
+    /// stored token (the PIN screen may have stored a new one) as its first
+    /// frame once open.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = coasterSocket)]
+    fn open_socket() -> Result<WebSocket, leptos::wasm_bindgen::JsValue>;
 
     /// The socket index.html opened while the wasm loaded, followed by every
     /// frame it heard meanwhile; given once, and only while it is open.
@@ -60,13 +61,17 @@ pub fn transmit(op: &str, command: &Command) {
         op: op.to_string(),
         command: command.clone(),
     };
-    let Ok(text) = serde_json::to_string(&msg) else {
-        return;
-    };
+    if let Ok(text) = serde_json::to_string(&msg) {
+        send_text(&text);
+    }
+}
+
+/// Sends one frame if connected; dropped otherwise.
+pub fn send_text(text: &str) {
     CONN.with(|conn| {
         if let Some(conn) = conn.borrow().as_ref() {
             if conn.socket.ready_state() == WebSocket::OPEN {
-                let _ = conn.socket.send_with_str(&text);
+                let _ = conn.socket.send_with_str(text);
             }
         }
     });
@@ -86,8 +91,8 @@ pub fn connect(store: Store) {
     let early = take_early_socket().ok().flatten();
     let socket = match early.as_ref().map(|e| e.get(0).dyn_into::<WebSocket>()) {
         Some(Ok(socket)) => socket,
-        _ => match socket_url().map(|url| WebSocket::new(&url)) {
-            Ok(Ok(socket)) => socket,
+        _ => match open_socket() {
+            Ok(socket) => socket,
             _ => return retry_later(store),
         },
     };
@@ -123,11 +128,13 @@ fn on_frame(store: Store, event: MessageEvent) {
     if store.link.get_untracked() == Link::Connecting {
         store.link.set(Link::Open);
     }
-    if let Some(text) = event.data().as_string() {
-        match wire::decode(&text) {
-            Ok(msg) => handle(store, msg),
-            Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
-        }
+    let Some(text) = event.data().as_string() else {
+        return;
+    };
+    match wire::decode(&text) {
+        Ok(msg) => handle(store, msg),
+        Err(_) if wire::for_index_html(&text) => {}
+        Err(e) => leptos::logging::warn!("unreadable frame: {e}"),
     }
 }
 
@@ -207,6 +214,8 @@ fn handle(store: Store, msg: ServerMsg) {
         }
         // Hearing it is all it is for.
         ServerMsg::Heartbeat { .. } => {}
+        // Never decoded here: see wire::for_index_html.
+        ServerMsg::Tablets { .. } => {}
         ServerMsg::Delta { delta } => {
             let new_offset = delta.health.is_some();
             store.mirror.update(|m| m.apply(&delta));

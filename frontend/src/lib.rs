@@ -5,8 +5,9 @@
 //! modules that test on the host; the browser parts are `store`,
 //! `connection`, `actions` and `components`. `timers` lets each board row
 //! update its own texts when the device's clock moves, rather than 300 rows
-//! subscribing to one signal. `index.html` opens the first WebSocket while
-//! the wasm compiles; `connection` takes it over.
+//! subscribing to one signal. `index.html` opens every WebSocket (the token
+//! goes in its first frame), the first while the wasm compiles; `connection`
+//! takes it over. index.html also draws Settings' list of signed-in tablets.
 
 pub mod actions;
 pub mod app;

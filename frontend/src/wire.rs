@@ -5,7 +5,12 @@
 //! over the 150 KiB budget on its own. This is a small JSON reader and one
 //! function per type instead. The shared types stay the only definition; the
 //! tests feed every variant through serde's `Serialize` and require the same
-//! value back, so a protocol change cannot slip past unnoticed.
+//! value back, and read every golden file in `shared/tests/golden/protocol`,
+//! so a protocol change cannot slip past unnoticed. The one tablet message
+//! the wasm writes itself is here too, pinned by the same golden files. The
+//! list of signed-in tablets is index.html's to read (decoding it here cost
+//! the wasm 0.5 KiB gzip of a budget with 0.7 left); the tests pin the prefix
+//! both sides go by.
 
 use shared::device::{ClearType, HistoryEntry, Session, SessionState, Settings, Statistics};
 use shared::protocol::{
@@ -147,6 +152,15 @@ pub fn decode(text: &str) -> Res<ServerMsg> {
         other => return Err(format!("unknown message type {other}")),
     })
 }
+
+/// The answer to [`LIST_TABLETS`]: index.html draws it into Settings, and
+/// the app leaves it alone (index.html checks the same prefix).
+pub fn for_index_html(frame: &str) -> bool {
+    frame.starts_with(r#"{"type":"tablets""#)
+}
+
+/// `TabletMsg::ListTablets`, as serde writes it.
+pub const LIST_TABLETS: &str = r#"{"type":"list_tablets"}"#;
 
 fn mirror(v: &Json) -> Res<MirrorState> {
     Ok(MirrorState {
@@ -652,6 +666,69 @@ mod tests {
             let pretty = serde_json::to_string_pretty(&msg).unwrap();
             assert_eq!(decode(&pretty), Ok(msg.clone()), "{pretty}");
         }
+    }
+
+    const GOLDEN: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/golden/protocol"
+    );
+
+    fn golden(name: &str) -> String {
+        std::fs::read_to_string(format!("{GOLDEN}/{name}.json")).unwrap()
+    }
+
+    /// Fails to compile when the protocol grows a message this reader has
+    /// not been taught (the golden test in `shared` then wants its file).
+    fn kind(msg: &ServerMsg) -> &'static str {
+        match msg {
+            ServerMsg::Hello { .. } => "hello",
+            ServerMsg::Snapshot { .. } => "snapshot",
+            ServerMsg::Delta { .. } => "delta",
+            ServerMsg::Reply { .. } => "reply",
+            ServerMsg::Heartbeat { .. } => "heartbeat",
+            ServerMsg::Tablets { .. } => "tablets",
+            ServerMsg::Error { .. } => "error",
+        }
+    }
+
+    #[test]
+    fn reads_every_golden_server_message_as_serde_does() {
+        let mut kinds = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(GOLDEN).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !name.starts_with("server_") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let want: ServerMsg = serde_json::from_str(&text).unwrap();
+            kinds.insert(kind(&want));
+            // As the proxy sends it: compact, fields in declaration order.
+            let frame = serde_json::to_string(&want).unwrap();
+            if kind(&want) == "tablets" {
+                assert!(for_index_html(&frame), "index.html would miss {frame}");
+                continue;
+            }
+            assert!(!for_index_html(&frame), "{name}");
+            assert_eq!(decode(&text), Ok(want.clone()), "{name}");
+            assert_eq!(decode(&frame), Ok(want), "{name}");
+        }
+        let all = [
+            "hello",
+            "snapshot",
+            "delta",
+            "reply",
+            "heartbeat",
+            "tablets",
+            "error",
+        ];
+        assert_eq!(kinds, all.into_iter().collect());
+    }
+
+    #[test]
+    fn writes_list_tablets_as_its_golden_file() {
+        let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        assert_eq!(value(LIST_TABLETS), value(&golden("tablet_list_tablets")));
     }
 
     #[test]

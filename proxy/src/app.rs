@@ -14,7 +14,7 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::assets::Assets;
-use crate::auth::Access;
+use crate::auth::{self, Access};
 use crate::coap::{self, Driver};
 use crate::coordinator;
 use crate::device::Device;
@@ -24,6 +24,7 @@ use crate::hub::Hub;
 use crate::limits::Limits;
 use crate::security::Policy;
 use crate::tls;
+use crate::tokens::TokenStore;
 use crate::ws::Tablets;
 
 pub struct Options {
@@ -34,11 +35,13 @@ pub struct Options {
     /// CoAP timing; the RFC 7252 defaults unless a test shrinks them.
     pub coap: coap::Config,
     pub tls: Tls,
-    /// The venue PIN; `None` lets every tablet in.
+    /// The venue PIN; `None` lets every tablet in (loopback only).
     pub pin: Option<String>,
     /// Where the local CA and tablets' tokens are kept.
     pub data_dir: PathBuf,
     pub limits: Limits,
+    /// A tablet's token expires after this many days unused.
+    pub token_days: u32,
 }
 
 /// How tablets reach Coaster.
@@ -64,6 +67,7 @@ impl Options {
             pin: None,
             data_dir: std::env::temp_dir().join("coaster-data"),
             limits: Limits::default(),
+            token_days: crate::tokens::DEFAULT_TOKEN_DAYS,
         }
     }
 }
@@ -126,6 +130,11 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             options.listen
         )));
     }
+    if let Some(pin) = &options.pin {
+        auth::venue_pin(pin).map_err(std::io::Error::other)?;
+    }
+    auth::require_pin(options.listen.ip(), options.pin.as_deref())
+        .map_err(std::io::Error::other)?;
     let identity = match &options.tls {
         Tls::Off => None,
         Tls::Files { cert, key } => Some(tls::file_identity(cert, key)?),
@@ -147,20 +156,18 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
     if assets.is_empty() {
         tracing::warn!(dist = %options.dist.display(), "no built dashboard found; tablets will see how to build it");
     }
-    let token_file = options
-        .pin
-        .as_deref()
-        .map(|pin| token_file(&options.data_dir, pin));
-    let tokens = token_file
-        .as_ref()
-        .and_then(|f| std::fs::read_to_string(f).ok())
-        .map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
-        .unwrap_or_default();
-    if let Some(file) = &token_file {
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir)?;
+    let tokens = match &options.pin {
+        Some(_) => {
+            forget_legacy_token_files(&options.data_dir);
+            TokenStore::open(
+                &options.data_dir.join("tablets"),
+                options.token_days,
+                auth::now_ms(),
+            )?
         }
-    }
+        None => TokenStore::in_memory(options.token_days),
+    };
+    let access = Arc::new(Mutex::new(Access::new(options.pin, tokens)));
     #[cfg(feature = "simulator")]
     let simulator = match options.device {
         Some(_) => None,
@@ -221,9 +228,9 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             jobs,
             simulated,
             stopping: serving.clone(),
+            access: access.clone(),
         }),
-        access: Mutex::new(Access::new(options.pin, tokens)),
-        token_file,
+        access,
         ca_pem: identity.as_ref().and_then(|i| i.ca_pem.clone()),
         names: Names::new(
             addr.port(),
@@ -296,11 +303,23 @@ pub async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-/// Tokens are kept per PIN: changing the PIN signs every tablet out.
-fn token_file(data_dir: &std::path::Path, pin: &str) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    // Not a secret, only a name that changes with the PIN.
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    pin.hash(&mut hasher);
-    data_dir.join(format!("tokens-{:016x}", hasher.finish()))
+/// Before tokens.jsonl, tokens were kept in plain text in `tokens-<hash of
+/// the PIN>`: a file name from which the PIN could be computed. Gone at start.
+fn forget_legacy_token_files(data_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("tokens-") {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(file = %entry.path().display(), "removed an old plain-text token file; tablets sign in again once")
+                }
+                Err(error) => {
+                    tracing::warn!(%error, file = %entry.path().display(), "could not remove an old plain-text token file")
+                }
+            }
+        }
+    }
 }

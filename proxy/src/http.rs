@@ -39,9 +39,7 @@ use crate::ws::Tablets;
 pub struct Site {
     pub assets: Assets,
     pub tablets: Arc<Tablets>,
-    pub access: Mutex<Access>,
-    /// Where granted tokens are kept across restarts, if anywhere.
-    pub token_file: Option<std::path::PathBuf>,
+    pub access: Arc<Mutex<Access>>,
     /// The local CA's certificate, offered at `/ca.crt` when Coaster made it.
     pub ca_pem: Option<String>,
     pub tls: Option<TlsAcceptor>,

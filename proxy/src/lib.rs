@@ -23,8 +23,10 @@
 //! - [`hosts`]: the stand's own names, against DNS rebinding (Host, Origin).
 //! - [`security`]: the Content-Security-Policy and other browser headers.
 //! - [`assets`]: the built dashboard in memory, with the build's .br/.gz copies.
-//! - [`auth`]: the venue PIN, tablets' tokens and the wrong-PIN lockout.
+//! - [`auth`]: the venue PIN, the wrong-PIN lockouts, who a tablet is.
+//! - [`tokens`]: tablets' tokens, hashed, in a private file.
 //! - [`tls`]: the venue's certificate or Coaster's own local CA.
+//! - [`durable`]: whole-or-nothing writes of private files.
 //! - [`app`]: wires these together (and the built-in simulator, a default
 //!   feature) and shuts them down.
 
@@ -34,6 +36,7 @@ pub mod auth;
 pub mod coap;
 pub mod coordinator;
 pub mod device;
+pub mod durable;
 pub mod hosts;
 pub mod http;
 pub mod hub;
@@ -43,4 +46,5 @@ pub mod ops;
 pub mod routes;
 pub mod security;
 pub mod tls;
+pub mod tokens;
 pub mod ws;

@@ -43,10 +43,16 @@ struct Cli {
     #[arg(long)]
     tls: bool,
 
-    /// The venue PIN tablets enter once. Without one, anyone who can reach
-    /// the stand can page.
-    #[arg(long, env = "COASTER_PIN", value_name = "PIN", hide_env_values = true)]
-    pin: Option<String>,
+    /// A file holding the venue PIN tablets enter once (6 to 12 digits),
+    /// readable only by you. Or set COASTER_PIN in the environment. Required
+    /// off loopback; never on the command line, where `ps` shows it.
+    #[arg(long, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
+
+    /// A tablet's sign-in expires after this many days unused.
+    #[arg(long, value_name = "DAYS", default_value_t = proxy::tokens::DEFAULT_TOKEN_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    token_days: u32,
 
     /// Where the local certificate authority and tablets' tokens are kept
     /// [default: $XDG_DATA_HOME/coaster or ~/.local/share/coaster].
@@ -86,27 +92,27 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    if let Some(pin) = &cli.pin {
-        if pin.trim().len() < 4 || !pin.trim().chars().all(|c| c.is_ascii_digit()) {
-            eprintln!("coaster: the venue PIN must be at least 4 digits");
+    let pin = match venue_pin(cli.pin_file.as_deref())
+        .and_then(|pin| proxy::auth::require_pin(cli.listen.ip(), pin.as_deref()).map(|()| pin))
+    {
+        Ok(pin) => pin,
+        Err(error) => {
+            eprintln!("coaster: {error}");
             return std::process::ExitCode::from(2);
         }
-    }
+    };
     let tls = match (cli.tls_cert, cli.tls_key) {
         (Some(cert), Some(key)) => Tls::Files { cert, key },
         _ if cli.tls || !cli.listen.ip().is_loopback() => Tls::LocalAuthority,
         _ => Tls::Off,
     };
-    if cli.pin.is_none() && !cli.listen.ip().is_loopback() {
-        tracing::warn!("no venue PIN (--pin or COASTER_PIN): anyone on this network can page");
-    }
     let running = match app::start(Options {
         listen: cli.listen,
         device,
         dist: cli.dist,
         coap: Default::default(),
         tls,
-        pin: cli.pin.map(|p| p.trim().to_string()),
+        pin,
         data_dir: cli.data_dir.unwrap_or_else(app::default_data_dir),
         limits: Limits {
             connections: cli.max_connections,
@@ -114,6 +120,7 @@ async fn main() -> std::process::ExitCode {
             tablets: cli.max_tablets,
             ..Limits::default()
         },
+        token_days: cli.token_days,
     })
     .await
     {
@@ -152,4 +159,37 @@ async fn main() -> std::process::ExitCode {
     }
     tracing::info!("stopped");
     std::process::ExitCode::SUCCESS
+}
+
+/// The venue PIN from `--pin-file` or `COASTER_PIN` (not both), checked.
+fn venue_pin(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    // Set but empty counts as unset, as shells and service files write it.
+    let from_env = std::env::var("COASTER_PIN")
+        .ok()
+        .filter(|pin| !pin.trim().is_empty());
+    let text = match (file, from_env) {
+        (Some(_), Some(_)) => {
+            return Err("give the venue PIN once: --pin-file or COASTER_PIN, not both".into())
+        }
+        (Some(file), None) => {
+            warn_if_readable_by_others(file);
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read the PIN file {}: {e}", file.display()))?
+        }
+        (None, Some(text)) => text,
+        (None, None) => return Ok(None),
+    };
+    proxy::auth::venue_pin(&text).map(Some)
+}
+
+fn warn_if_readable_by_others(file: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(file) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(file = %file.display(), "others can read the PIN file: chmod 600 it");
+            }
+        }
+    }
 }

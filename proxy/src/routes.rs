@@ -11,15 +11,14 @@ use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::assets::Encoding;
-use crate::auth::{new_token, Login};
+use crate::auth;
 use crate::http::{Connection, Site};
-use crate::security::{Page, CA_PAGE_STYLE};
+use crate::security::Page;
 use crate::ws;
 
 type Reply = Response<Full<Bytes>>;
@@ -76,7 +75,7 @@ async fn route(request: Request<Incoming>, connection: &Connection) -> (Reply, P
         "/api/session" if get => session(&request, site),
         "/ca.crt" if get => ca_certificate(site),
         "/ca" if get => {
-            let mut page = text(StatusCode::OK, ca_page(site.ca_pem.is_some()));
+            let mut page = text(StatusCode::OK, crate::tls::ca_page(site.ca_pem.as_deref()));
             set(&mut page, header::CONTENT_TYPE, "text/html; charset=utf-8");
             return (page, Page::CaInstructions);
         }
@@ -117,14 +116,7 @@ fn upgrade(mut request: Request<Incoming>, connection: &Connection) -> Reply {
     if let Some(refusal) = refuse_foreign(&request, connection) {
         return refusal;
     }
-    if !site
-        .access
-        .lock()
-        .expect("access lock")
-        .admits(token(&request))
-    {
-        return text(StatusCode::UNAUTHORIZED, "venue PIN required");
-    }
+    // The token comes in the first frame (ws::serve), never in the URL.
     let Ok(slot) = site.tablet_slots.clone().try_acquire_owned() else {
         tracing::warn!(peer = %connection.peer, tablets = site.limits.tablets, "refused a tablet: the stand has as many as it allows");
         let mut reply = text(
@@ -181,22 +173,15 @@ fn refuse_foreign(request: &Request<Incoming>, connection: &Connection) -> Optio
     Some(text(StatusCode::FORBIDDEN, "foreign origin"))
 }
 
+/// Only from the header: a token in the URL would end up in logs.
 fn token(request: &Request<Incoming>) -> Option<&str> {
-    header_text(request, header::AUTHORIZATION)
-        .and_then(|a| a.strip_prefix("Bearer "))
-        .or_else(|| {
-            request
-                .uri()
-                .query()?
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("token="))
-        })
+    header_text(request, header::AUTHORIZATION).and_then(|a| a.strip_prefix("Bearer "))
 }
 
 fn session(request: &Request<Incoming>, site: &Site) -> Reply {
-    let access = site.access.lock().expect("access lock");
+    let mut access = site.access.lock().expect("access lock");
     let pin_required = access.pin_required();
-    if access.admits(token(request)) {
+    if access.admit(token(request), auth::now_ms()).is_some() {
         json(
             StatusCode::OK,
             serde_json::json!({ "pin_required": pin_required }),
@@ -209,65 +194,28 @@ fn session(request: &Request<Incoming>, site: &Site) -> Reply {
     }
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
-    pin: String,
-}
-
 /// `POST /api/login` from a page of this stand: the PIN for a token.
 async fn login(request: Request<Incoming>, from: IpAddr, site: &Site) -> Reply {
     let limit = site.limits.login_body_bytes;
+    let content_type = header_text(&request, header::CONTENT_TYPE).map(str::to_string);
     let body = match Limited::new(request.into_body(), limit).collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
     };
-    let Ok(body) = serde_json::from_slice::<LoginBody>(&body) else {
-        return json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "error": "bad_request", "message": "Send {\"pin\": \"…\"}." }),
-        );
-    };
-    let outcome = site.access.lock().expect("access lock").login(
+    let answer = auth::answer_login(
+        &mut site.access.lock().expect("access lock"),
         from,
-        &body.pin,
-        new_token(),
+        content_type.as_deref(),
+        &body,
         std::time::Instant::now(),
+        auth::now_ms(),
     );
-    match outcome {
-        Login::Granted { token } => {
-            if let Some(file) = &site.token_file {
-                if let Err(error) = append_line(file, &token) {
-                    tracing::warn!(%error, "could not keep the tablet's token across restarts");
-                }
-            }
-            json(StatusCode::OK, serde_json::json!({ "token": token }))
-        }
-        Login::WrongPin { tries_left } => {
-            tracing::warn!(%from, tries_left, "wrong venue PIN");
-            json(
-                StatusCode::UNAUTHORIZED,
-                serde_json::json!({ "error": "wrong_pin", "message": "That PIN is not right.", "tries_left": tries_left }),
-            )
-        }
-        Login::LockedOut { retry_after } => {
-            let seconds = retry_after.as_secs().max(1);
-            let mut reply = json(
-                StatusCode::TOO_MANY_REQUESTS,
-                serde_json::json!({ "error": "locked_out", "message": format!("Too many wrong PINs. Try again in {seconds} s."), "retry_after_s": seconds }),
-            );
-            set(&mut reply, header::RETRY_AFTER, &seconds.to_string());
-            reply
-        }
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut reply = json(status, answer.body);
+    if let Some(seconds) = answer.retry_after_s {
+        set(&mut reply, header::RETRY_AFTER, &seconds.to_string());
     }
-}
-
-fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    writeln!(file, "{line}")
+    reply
 }
 
 fn static_file(request: &Request<Incoming>, site: &Site) -> Reply {
@@ -316,19 +264,6 @@ fn ca_certificate(site: &Site) -> Reply {
             "this Coaster uses the venue's own certificate",
         ),
     }
-}
-
-fn ca_page(have_ca: bool) -> String {
-    let body = if have_ca {
-        r#"<p>Coaster made its own certificate authority so tablets can reach it over HTTPS on this network. Install it once on each tablet:</p>
-<h2>iPad / iPhone</h2><ol><li>Open this page in <b>Safari</b>, tap <a href="/ca.crt">Download the Coaster certificate</a> and <b>Allow</b> the configuration profile.</li><li>Within 8 minutes: Settings → <b>Profile Downloaded</b> (under your name; if it is not there, Settings → General → <b>VPN &amp; Device Management</b>) → Install, enter the passcode, Install.</li><li>Settings → General → About → <b>Certificate Trust Settings</b> → under “Enable full trust for root certificates”, turn on “Coaster local certificate authority”.</li><li>Open Coaster in Safari: Share → <b>Add to Home Screen</b> (iPadOS 26: keep “Open as Web App” on).</li></ol>
-<h2>Android</h2><ol><li>Tap <a href="/ca.crt">Download the Coaster certificate</a>.</li><li>Settings → Security → Encryption &amp; credentials → <b>Install a certificate</b> → CA certificate → choose coaster-ca.crt.</li><li>Open Coaster in Chrome and choose <b>Install app</b> from the menu.</li></ol>"#
-    } else {
-        "<p>This Coaster uses the venue's own certificate; there is nothing to install.</p>"
-    };
-    format!(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Coaster — trust this stand</title><style>{CA_PAGE_STYLE}</style><h1>Trust this Coaster</h1>{body}<p><a href=\"/\">Back to the board</a></p></html>"
-    )
 }
 
 fn header_text(request: &Request<Incoming>, name: header::HeaderName) -> Option<&str> {

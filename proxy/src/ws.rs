@@ -8,12 +8,17 @@
 //! silence timer tells a quiet board from a half-open connection. When the
 //! stand shuts down, a tablet is told so: commands it already sent get their
 //! verdicts (for up to [`DRAIN`]), new ones are answered `shutting_down`.
+//!
+//! Before any of that the tablet must say who it is: the first frame is
+//! [`TabletMsg::Auth`] with its token (a stand without a PIN skips the wait).
+//! A tablet that has not done so within [`AUTH_TIMEOUT`] is closed, and one
+//! signed out from Settings is closed at once.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use shared::protocol::{ClientMsg, ServerMsg, HEARTBEAT_AFTER_MS, PROTOCOL_VERSION};
+use shared::protocol::{ClientMsg, ServerMsg, TabletMsg, HEARTBEAT_AFTER_MS, PROTOCOL_VERSION};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
@@ -23,8 +28,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::auth::{Access, Admission};
 use crate::coordinator::{Job, Replies};
 use crate::hub::{encode, now_ms, Hub};
+
+/// A tablet must send its token within this long of connecting.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A tablet that has not taken a message for this long is gone.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,6 +101,8 @@ pub struct Tablets {
     pub simulated: bool,
     /// Becomes true when the stand shuts down.
     pub stopping: watch::Receiver<bool>,
+    /// The venue PIN and tablets' tokens, shared with the login page.
+    pub access: Arc<Mutex<Access>>,
 }
 
 /// Tablets send short commands: tungstenite's default 128 KiB read buffer,
@@ -112,6 +123,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut sink, mut frames) = ws.split();
+    let mut signed_out = tablets.access.lock().expect("access lock").signed_out();
+    let Some(tablet) = authenticate(&mut frames, &tablets.access).await else {
+        return close(&mut sink, CloseCode::Policy, "sign in with the venue PIN").await;
+    };
     let (snapshot, mut updates) = tablets.hub.subscribe();
     let hello = encode(&ServerMsg::Hello {
         protocol: PROTOCOL_VERSION,
@@ -180,10 +195,17 @@ where
                 Some(Ok(text @ Message::Text(_))) if drained_by.is_some() => {
                     outbox.push(shutting_down(op_of(&text)));
                 }
-                Some(Ok(Message::Text(text))) => match take_command(&text, &tablets, &reply_tx).await {
-                    Ok(op) => in_flight.push(op),
-                    Err(answer) => outbox.push(Message::Text(answer)),
-                },
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(msg) = serde_json::from_str::<TabletMsg>(&text) {
+                        let answer = tablets.access.lock().expect("access lock").answer(msg, &tablet);
+                        outbox.extend(answer.map(|answer| Message::Text(encode(&answer))));
+                    } else {
+                        match take_command(&text, &tablets, &reply_tx).await {
+                            Ok(op) => in_flight.push(op),
+                            Err(answer) => outbox.push(Message::Text(answer)),
+                        }
+                    }
+                }
                 Some(Ok(Message::Binary(_))) => outbox.push(Message::Text(encode(&ServerMsg::Error {
                     op: None,
                     code: "binary_not_supported".into(),
@@ -193,21 +215,57 @@ where
                 Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, .. }))) => {
                     let error = shared::protocol::ProtocolError::FrameTooLarge { bytes: size };
                     let _ = sink.send(Message::Text(encode(&error.to_server_msg()))).await;
-                    let _ = sink
-                        .send(Message::Close(Some(CloseFrame {
-                            code: CloseCode::Size,
-                            reason: "frame too large".into(),
-                        })))
-                        .await;
-                    return;
+                    return close(&mut sink, CloseCode::Size, "frame too large").await;
                 }
                 None | Some(Err(_)) => return,
             },
+            Ok(()) = signed_out.changed(), if tablet != Admission::Open => {
+                if !tablets.access.lock().expect("access lock").holds(&tablet) {
+                    return close(&mut sink, CloseCode::Policy, "signed out").await;
+                }
+            }
             _ = tokio::time::sleep_until(last_sent + HEARTBEAT_AFTER) => {
                 outbox.push(Message::Text(encode(&ServerMsg::Heartbeat { proxy_time_ms: now_ms() })));
             }
         }
     }
+}
+
+async fn close<K>(sink: &mut K, code: CloseCode, reason: &'static str)
+where
+    K: futures_util::Sink<Message> + Unpin,
+{
+    let reason = reason.into();
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame { code, reason })))
+        .await;
+}
+
+/// Waits for the tablet's token in its first frame; `None` = refused. The
+/// admission's token id is what per-tablet limits can key on.
+async fn authenticate<F>(frames: &mut F, access: &Mutex<Access>) -> Option<Admission>
+where
+    F: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    if !access.lock().expect("access lock").pin_required() {
+        return Some(Admission::Open);
+    }
+    let first = tokio::time::timeout(AUTH_TIMEOUT, frames.next()).await;
+    let token = match first {
+        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str(&text) {
+            Ok(TabletMsg::Auth { token }) => token,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let admitted = access
+        .lock()
+        .expect("access lock")
+        .admit(Some(&token), crate::auth::now_ms());
+    if admitted.is_none() {
+        tracing::info!("refused a WebSocket without a signed-in token");
+    }
+    admitted
 }
 
 /// The answer to a frame over the limit; it is not executed. The op id, when
@@ -286,6 +344,10 @@ mod tests {
 
     /// A tablet on an in-memory pipe to `serve`, and the hub that feeds it.
     async fn tablet() -> (WebSocketStream<tokio::io::DuplexStream>, Hub) {
+        tablet_of(Access::new(None, crate::tokens::TokenStore::in_memory(90))).await
+    }
+
+    async fn tablet_of(access: Access) -> (WebSocketStream<tokio::io::DuplexStream>, Hub) {
         let (proxy_end, tablet_end) = tokio::io::duplex(64 * 1024);
         let hub = Hub::new(MirrorState::default());
         let tablets = Arc::new(Tablets {
@@ -293,6 +355,7 @@ mod tests {
             jobs: mpsc::channel(1).0,
             simulated: true,
             stopping: watch::channel(false).1,
+            access: Arc::new(Mutex::new(access)),
         });
         let server = WebSocketStream::from_raw_socket(proxy_end, Role::Server, None).await;
         tokio::spawn(serve(server, tablets));
@@ -332,6 +395,19 @@ mod tests {
         assert_eq!(next_type(&mut ws).await, "delta");
         assert_eq!(next_type(&mut ws).await, "heartbeat");
         assert_eq!(t1.elapsed(), HEARTBEAT_AFTER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tablet_that_does_not_sign_in_is_closed_after_five_seconds() {
+        let pin = Some("482915".to_string());
+        let (mut ws, _hub) =
+            tablet_of(Access::new(pin, crate::tokens::TokenStore::in_memory(90))).await;
+        let t0 = Instant::now();
+        let Some(Ok(Message::Close(Some(frame)))) = ws.next().await else {
+            panic!("the board was served before the tablet signed in");
+        };
+        assert_eq!(frame.code, CloseCode::Policy);
+        assert_eq!(t0.elapsed(), AUTH_TIMEOUT);
     }
 
     const LIMIT: RateLimit = RateLimit {

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use proxy::app::{Options, Running, Tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -15,7 +15,7 @@ use tokio_rustls::{client::TlsStream, TlsConnector};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-const PIN: &str = "2468";
+const PIN: &str = "246813";
 
 async fn start(data_dir: &std::path::Path) -> Running {
     proxy::app::start(Options {
@@ -58,7 +58,7 @@ async fn http(
     let mut tls = connect(running.addr, running.ca_pem.as_ref().unwrap()).await;
     let port = running.addr.port();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: https://localhost:{port}\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: https://localhost:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}\r\n{body}",
         body.len()
     );
     tls.write_all(request.as_bytes()).await.unwrap();
@@ -73,18 +73,27 @@ async fn http(
     (status, body)
 }
 
+/// The first answer to a WebSocket whose first frame carries `token`: a
+/// message, or the HTTP status or close code that refused it.
 async fn websocket(running: &Running, token: Option<&str>, origin: &str) -> Result<Message, u16> {
     let tls = connect(running.addr, running.ca_pem.as_ref().unwrap()).await;
-    let path = match token {
-        Some(token) => format!("wss://localhost:{}/ws?token={token}", running.addr.port()),
-        None => format!("wss://localhost:{}/ws", running.addr.port()),
-    };
+    let path = format!("wss://localhost:{}/ws", running.addr.port());
     let mut request = path.into_client_request().unwrap();
     request
         .headers_mut()
         .insert("Origin", origin.parse().unwrap());
     match tokio_tungstenite::client_async(request, tls).await {
-        Ok((mut ws, _)) => Ok(ws.next().await.unwrap().unwrap()),
+        Ok((mut ws, _)) => {
+            let auth = serde_json::json!({ "type": "auth", "token": token.unwrap_or_default() });
+            ws.send(Message::Text(auth.to_string().into()))
+                .await
+                .unwrap();
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => Err(frame.code.into()),
+                Some(Ok(message)) => Ok(message),
+                other => panic!("unexpected WebSocket answer: {other:?}"),
+            }
+        }
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             Err(response.status().as_u16())
         }
@@ -124,8 +133,12 @@ async fn the_pin_buys_a_token_that_opens_the_websocket_over_tls() {
         200
     );
 
-    // The WebSocket: no token, a foreign page, then the tablet itself.
-    assert_eq!(websocket(&running, None, &origin).await, Err(401));
+    // The WebSocket: no token, a wrong one, a foreign page, then the tablet itself.
+    assert_eq!(websocket(&running, None, &origin).await, Err(1008));
+    assert_eq!(
+        websocket(&running, Some(&"0".repeat(32)), &origin).await,
+        Err(1008)
+    );
     assert_eq!(
         websocket(&running, Some(&token), "https://evil.example").await,
         Err(403)
@@ -151,6 +164,9 @@ async fn the_pin_buys_a_token_that_opens_the_websocket_over_tls() {
     ] {
         assert!(page.contains(step), "the /ca page lacks {step:?}");
     }
+    // With the fingerprint staff compare on the tablet.
+    let ca_der = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+    assert!(page.contains(&proxy::tls::fingerprint(&ca_der)), "{page}");
     running.shutdown().await;
 
     // A restarted Coaster keeps its CA and still knows the tablet.

@@ -98,6 +98,35 @@ pub enum Command {
     },
 }
 
+/// tablet → proxy, about the tablet itself rather than the transmitter: the
+/// first frame of every connection is [`TabletMsg::Auth`] (the token never
+/// travels in the URL, where logs and `Referer` would keep it), and Settings
+/// lists the signed-in tablets and signs one out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TabletMsg {
+    /// The token `/api/login` gave this tablet; empty when it has none (a
+    /// stand without a PIN lets every tablet in and ignores it).
+    Auth { token: String },
+    /// Answered with [`ServerMsg::Tablets`].
+    ListTablets,
+    /// Signs the tablet with this id out (its token stops working at once);
+    /// answered with the new [`ServerMsg::Tablets`].
+    SignOut { id: String },
+}
+
+/// One tablet holding a token, as Settings lists it. Ids are not secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInTablet {
+    pub id: String,
+    pub name: String,
+    /// Unix ms, proxy clock.
+    pub created_ms: i64,
+    pub last_seen_ms: i64,
+    /// The tablet this list was sent to.
+    pub this_tablet: bool,
+}
+
 /// A command whose every field is within limits: what the proxy sends on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ValidCommand {
@@ -322,6 +351,12 @@ pub enum ServerMsg {
     /// several times that knows its connection is half-open and reconnects.
     Heartbeat {
         proxy_time_ms: i64,
+    },
+    /// The tablets holding a token, answering [`TabletMsg::ListTablets`]
+    /// and [`TabletMsg::SignOut`]. Without a venue PIN there are none.
+    Tablets {
+        pin_required: bool,
+        tablets: Vec<SignedInTablet>,
     },
     /// A message that could not be taken as a command (bad JSON, unknown
     /// command, …). The connection stays open unless the code says otherwise.

@@ -5,12 +5,12 @@ use shared::time::DeviceTime;
 
 use crate::actions::use_actions;
 use crate::components::op_status::OpStatus;
-use crate::connection::now_ms;
+use crate::connection::{now_ms, send_text};
 use crate::keypad::{goal_picks, problem};
 use crate::ops::Target;
 use crate::prefs::OUT_LONG_RANGE_S;
 use crate::store::State;
-use crate::timing;
+use crate::{timing, wire};
 
 const NO_SETTINGS_CHANGE: Command = Command::UpdateSettings {
     system_id: None,
@@ -83,6 +83,7 @@ pub fn Settings(state: State) -> impl IntoView {
                     </button>
                 </div>
             </div>
+            <SignedIn />
         </section>
     }
 }
@@ -193,5 +194,17 @@ fn DeviceSettings(state: State) -> impl IntoView {
         >
             "Save settings"
         </button>
+    }
+}
+
+/// The tablets holding a sign-in; a lost one can be signed out from any
+/// other. index.html draws the stand's answer into the list: plain JS there
+/// costs a tenth of what a Leptos list costs the wasm.
+#[component]
+fn SignedIn() -> impl IntoView {
+    send_text(wire::LIST_TABLETS);
+    view! {
+        <h2>"Signed-in tablets"</h2>
+        <ul id="tablets" class="tablets" data-testid="tablets"></ul>
     }
 }
