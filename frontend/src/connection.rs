@@ -15,7 +15,7 @@ use web_sys::{Event, MessageEvent, WebSocket};
 
 use crate::ops::{self, Backoff, Status, Target};
 use crate::store::{Link, Store, Undo, UNDO_SHOWN_MS};
-use crate::{timing, wire};
+use crate::{command_json, timing, wire};
 
 /// The socket with the callbacks it calls, which must live exactly as long.
 struct Conn {
@@ -60,9 +60,7 @@ pub fn transmit(op: &str, command: &Command) {
         op: op.to_string(),
         command: command.clone(),
     };
-    let Ok(text) = serde_json::to_string(&msg) else {
-        return;
-    };
+    let text = command_json::encode(&msg);
     CONN.with(|conn| {
         if let Some(conn) = conn.borrow().as_ref() {
             if conn.socket.ready_state() == WebSocket::OPEN {

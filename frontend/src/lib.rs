@@ -6,10 +6,12 @@
 //! `connection`, `actions` and `components`. `timers` lets each board row
 //! update its own texts when the device's clock moves, rather than 300 rows
 //! subscribing to one signal. `index.html` opens the first WebSocket while
-//! the wasm compiles; `connection` takes it over.
+//! the wasm compiles; `connection` takes it over. `wire` reads the proxy's
+//! frames and `command_json` writes the tablet's, by hand for the size budget.
 
 pub mod actions;
 pub mod app;
+pub mod command_json;
 pub mod components;
 pub mod connection;
 pub mod keypad;
