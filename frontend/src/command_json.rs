@@ -29,80 +29,64 @@ fn opt_str(value: &Option<String>) -> Field<'_> {
 /// `{"op":…,"command":{"type":…,…}}`, byte for byte what serde_json writes.
 pub fn encode(msg: &ClientMsg) -> String {
     use Field::Int;
-    let (kind, fields): (&str, &[(&str, Field)]) = match &msg.command {
+    // Each command's fields in declaration order, as serde writes them.
+    let fields: &[(&str, Field)] = match &msg.command {
         Command::CreateSession {
             number,
             label,
             party_size,
             goal,
-        } => (
-            "create_session",
-            &[
-                ("number", Int(*number)),
-                ("label", opt_str(label)),
-                ("party_size", opt_int(party_size)),
-                ("goal", opt_int(goal)),
-            ],
-        ),
-        Command::UpdateSession {
+        }
+        | Command::UpdateSession {
             number,
             label,
             party_size,
             goal,
-        } => (
-            "update_session",
-            &[
-                ("number", Int(*number)),
-                ("label", opt_str(label)),
-                ("party_size", opt_int(party_size)),
-                ("goal", opt_int(goal)),
-            ],
-        ),
-        Command::PageSession { number, page_mode } => (
-            "page_session",
-            &[("number", Int(*number)), ("page_mode", opt_str(page_mode))],
-        ),
-        Command::ClearSession { number } => ("clear_session", &[("number", Int(*number))]),
-        Command::RemoveSession { number } => ("remove_session", &[("number", Int(*number))]),
-        Command::ClearAllSessions => ("clear_all_sessions", &[]),
-        Command::GetHistory => ("get_history", &[]),
-        Command::ClearHistory => ("clear_history", &[]),
-        Command::GetStatistics => ("get_statistics", &[]),
-        Command::ClearStatistics => ("clear_statistics", &[]),
+        } => &[
+            ("number", Int(*number)),
+            ("label", opt_str(label)),
+            ("party_size", opt_int(party_size)),
+            ("goal", opt_int(goal)),
+        ],
+        Command::PageSession { number, page_mode } => {
+            &[("number", Int(*number)), ("page_mode", opt_str(page_mode))]
+        }
+        Command::ClearSession { number } | Command::RemoveSession { number } => {
+            &[("number", Int(*number))]
+        }
+        Command::ClearAllSessions
+        | Command::GetHistory
+        | Command::ClearHistory
+        | Command::GetStatistics
+        | Command::ClearStatistics
+        | Command::GetSettings => &[],
         Command::StandalonePage {
             number,
             page_mode,
             message,
             system_id,
-        } => (
-            "standalone_page",
-            &[
-                ("number", Int(*number)),
-                ("page_mode", opt_str(page_mode)),
-                ("message", opt_str(message)),
-                ("system_id", opt_int(system_id)),
-            ],
-        ),
-        Command::GetSettings => ("get_settings", &[]),
+        } => &[
+            ("number", Int(*number)),
+            ("page_mode", opt_str(page_mode)),
+            ("message", opt_str(message)),
+            ("system_id", opt_int(system_id)),
+        ],
         Command::UpdateSettings {
             system_id,
             default_target_goal,
             statistics_clear_mark,
             datetime,
-        } => (
-            "update_settings",
-            &[
-                ("system_id", opt_int(system_id)),
-                ("default_target_goal", opt_int(default_target_goal)),
-                ("statistics_clear_mark", opt_int(statistics_clear_mark)),
-                ("datetime", opt_str(datetime)),
-            ],
-        ),
+        } => &[
+            ("system_id", opt_int(system_id)),
+            ("default_target_goal", opt_int(default_target_goal)),
+            ("statistics_clear_mark", opt_int(statistics_clear_mark)),
+            ("datetime", opt_str(datetime)),
+        ],
     };
     let mut out = String::from("{\"op\":");
     push_str(&mut out, &msg.op);
     out.push_str(",\"command\":{\"type\":");
-    push_str(&mut out, kind);
+    push_str(&mut out, msg.command.name());
     for (name, field) in fields {
         let value = match field {
             Field::Int(n) => n.to_string(),
