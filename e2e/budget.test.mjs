@@ -26,3 +26,16 @@ test('the first load fits the 150 KiB gzip budget', () => {
   console.log(`first load ${(total / 1024).toFixed(1)} KiB gzip (${table})`);
   assert.ok(total <= BUDGET, `first load is ${(total / 1024).toFixed(1)} KiB gzip, over 150 KiB: ${table}`);
 });
+
+// frontend/link-wasm.sh drops the exports of wasm-streams' classes (server_fn
+// brings them; the app has no server functions). Safe only while nothing in
+// the app builds such a stream: its glue would then import a constructor.
+test('the wasm exports no wasm-streams stream methods, and builds no such stream', () => {
+  const glue = readdirSync(distDir).filter((f) => f.endsWith('.js') && f !== 'sw.js');
+  assert.ok(glue.length > 0, `no wasm-bindgen glue in ${distDir}: build the dashboard first`);
+  for (const f of glue) {
+    const js = readFileSync(path.join(distDir, f), 'utf8');
+    assert.doesNotMatch(js, /new_with_into_underlying/, `${f} builds a wasm-streams stream: remove frontend/link-wasm.sh`);
+    assert.doesNotMatch(js, /intounderlying(byte)?(source|sink)_(?!free)/, `${f}: the wasm still exports wasm-streams' methods`);
+  }
+});

@@ -15,7 +15,7 @@ use web_sys::{Event, MessageEvent, WebSocket};
 
 use crate::ops::{self, Backoff, Status, Target};
 use crate::store::{Link, Store, Undo, UNDO_SHOWN_MS};
-use crate::{timing, wire};
+use crate::{command_json, timing, wire};
 
 /// The socket with the callbacks it calls, which must live exactly as long.
 struct Conn {
@@ -61,9 +61,7 @@ pub fn transmit(op: &str, command: &Command) {
         op: op.to_string(),
         command: command.clone(),
     };
-    if let Ok(text) = serde_json::to_string(&msg) {
-        send_text(&text);
-    }
+    send_text(&command_json::encode(&msg));
 }
 
 /// Sends one frame if connected; dropped otherwise.
