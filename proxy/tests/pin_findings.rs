@@ -9,9 +9,9 @@ mod findings;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use findings::{coaster, refused_start, temp_dir, Stand};
 use futures_util::{SinkExt, StreamExt};
 use sha2::{Digest, Sha256, Sha512};
-use findings::{coaster, refused_start, temp_dir, Stand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

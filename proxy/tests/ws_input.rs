@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use proxy::coap::Config;
 use proxy::ws::{RATE_LIMIT, WRITE_TIMEOUT};
 use shared::protocol::{Command, ServerMsg, Verdict, MAX_FRAME_BYTES};
-use support::{start_coaster, until_live, Tablet};
+use support::{open_socket, start_coaster, until_live, Tablet};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -106,9 +106,7 @@ async fn bad_frames_get_named_errors_and_the_connection_stays_open() {
 #[tokio::test]
 async fn binary_and_oversized_frames() {
     let coaster = start_coaster(None, Config::default()).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", coaster.addr))
-        .await
-        .unwrap();
+    let mut ws = open_socket(coaster.addr).await;
     ws.send(Message::Binary(vec![1, 2, 3].into()))
         .await
         .unwrap();
@@ -254,9 +252,7 @@ async fn a_tablet_that_stops_reading_is_dropped_and_holds_up_no_one() {
     until_live(&mut busy).await;
     // A tablet that sends and never reads: the proxy's answers fill the
     // socket buffers until its writes block.
-    let (stalled, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", coaster.addr))
-        .await
-        .unwrap();
+    let stalled = open_socket(coaster.addr).await;
     let (mut stalled_sink, _never_read) = stalled.split();
     let flood = tokio::spawn(async move {
         let frame = format!(

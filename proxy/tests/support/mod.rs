@@ -22,16 +22,22 @@ pub struct Tablet {
     pub unclaimed: Vec<ServerMsg>,
 }
 
+/// A bare WebSocket to the stand, opened as a browser does: from the page's
+/// origin, which the proxy checks.
+pub async fn open_socket(addr: SocketAddr) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    let origin = format!("http://{addr}").parse().unwrap();
+    request.headers_mut().insert("Origin", origin);
+    let (ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the proxy accepts a WebSocket");
+    ws
+}
+
 impl Tablet {
     pub async fn connect(addr: SocketAddr, name: &str) -> Tablet {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        // As a browser does: the page's origin, which the proxy checks.
-        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
-        let origin = format!("http://{addr}").parse().unwrap();
-        request.headers_mut().insert("Origin", origin);
-        let (ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("the proxy accepts a WebSocket");
+        let ws = open_socket(addr).await;
         let mut tablet = Tablet {
             ws,
             state: MirrorState::default(),
