@@ -139,6 +139,10 @@ pub fn decode(text: &str) -> Res<ServerMsg> {
             op: str_at(&v, "op")?,
             verdict: verdict(v.get("verdict"))?,
         },
+        "progress" => ServerMsg::Progress {
+            op: str_at(&v, "op")?,
+            attempt: int_at(&v, "attempt")?,
+        },
         "error" => ServerMsg::Error {
             op: opt_str(&v, "op")?,
             code: str_at(&v, "code")?,
@@ -256,6 +260,13 @@ fn health(v: &Json) -> Res<Health> {
         last_contact_ms: opt_int(v, "last_contact_ms")?,
         last_rtt_ms: opt_int(v, "last_rtt_ms")?,
         device_clock_offset_s: opt_int(v, "device_clock_offset_s")?,
+        rtt_ms: opt_int(v, "rtt_ms")?,
+        rto_ms: opt_int(v, "rto_ms")?,
+        loss_percent: opt_int(v, "loss_percent")?,
+        last_notification_ms: opt_int(v, "last_notification_ms")?,
+        last_ping_ms: opt_int(v, "last_ping_ms")?,
+        reboots: int_or(v, "reboots", 0)?,
+        resyncs: int_or(v, "resyncs", 0)?,
     })
 }
 

@@ -1,23 +1,23 @@
 //! Assembles a running Coaster: the device link (or the built-in simulator),
-//! the coordinator, the hub and the HTTP/WebSocket listener — and takes them
+//! the core's task, the hub and the HTTP/WebSocket listener — and takes them
 //! down again. Used by the `coaster` binary and by the tests.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use shared::protocol::{DeviceInfo, MirrorState};
+use shared::protocol::DeviceInfo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::assets::Assets;
 use crate::auth::Access;
-use crate::coap::{self, Driver};
-use crate::coordinator;
-use crate::device::Device;
+use crate::coap;
+use crate::core::{self, Core};
 use crate::http::{self, Site};
-use crate::hub::Hub;
+use crate::hub::{now_ms, Hub};
+use crate::runner::{self, Runner};
 use crate::tls;
 use crate::ws::Tablets;
 
@@ -28,6 +28,9 @@ pub struct Options {
     pub dist: PathBuf,
     /// CoAP timing; the RFC 7252 defaults unless a test shrinks them.
     pub coap: coap::Config,
+    /// How long a host's command is carried before it is answered
+    /// `unreachable` (`--command-deadline`).
+    pub command_deadline: std::time::Duration,
     pub tls: Tls,
     /// The venue PIN; `None` lets every tablet in.
     pub pin: Option<String>,
@@ -46,6 +49,8 @@ pub enum Tls {
     Files { cert: PathBuf, key: PathBuf },
 }
 
+static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Options {
     /// Options for tests and tools: loopback, plain HTTP, no PIN.
     pub fn local(device: Option<SocketAddr>, dist: PathBuf) -> Self {
@@ -54,9 +59,16 @@ impl Options {
             device,
             dist,
             coap: coap::Config::default(),
+            command_deadline: core::COMMAND_DEADLINE,
             tls: Tls::Off,
             pin: None,
-            data_dir: std::env::temp_dir().join("coaster-data"),
+            // One per instance: the op journal kept there must not carry one
+            // test's op ids into another's.
+            data_dir: std::env::temp_dir().join(format!(
+                "coaster-data-{}-{}",
+                std::process::id(),
+                INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            )),
         }
     }
 }
@@ -85,7 +97,6 @@ pub struct Running {
     pub coap_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    driver: Driver,
 }
 
 /// `HOST` or `HOST:PORT`, resolved; CoAP's port 5683 when none is given.
@@ -165,18 +176,29 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         (None, Some(addr)) => addr,
         (None, None) => unreachable!("either a device or the simulator"),
     };
-    let driver = Driver::start(device_addr, options.coap).await?;
-    let coap_addr = driver.local_addr();
-    let device = Device::new(driver.handle());
+    let socket = runner::device_socket(device_addr).await?;
+    let coap_addr = socket.local_addr()?;
     let info = DeviceInfo {
         address: device_addr.to_string(),
         simulated: simulator.is_some(),
         ..Default::default()
     };
-    let hub = Hub::new(MirrorState {
-        device: info.clone(),
-        ..Default::default()
-    });
+    std::fs::create_dir_all(&options.data_dir)?;
+    let journal = options.data_dir.join("ops.json");
+    let core = Core::new(
+        core::Config {
+            command_deadline: options.command_deadline,
+            max_waiting: core::MAX_WAITING,
+            coap: options.coap,
+        },
+        device_addr,
+        info,
+        rand::random(),
+        tokio::time::Instant::now().into_std(),
+        now_ms(),
+        std::fs::read(&journal).ok().as_deref(),
+    );
+    let (hub, asks) = Hub::new();
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (jobs, jobs_rx) = mpsc::channel(1024);
     let listener = TcpListener::bind(options.listen).await?;
@@ -193,15 +215,16 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         ca_pem: identity.as_ref().and_then(|i| i.ca_pem.clone()),
         tls: acceptor,
     });
+    let runner = Runner {
+        socket,
+        core,
+        jobs: jobs_rx,
+        asks,
+        hub: hub.clone(),
+        journal: Some(journal),
+    };
     let tasks = vec![
-        tokio::spawn(coordinator::run(
-            device,
-            driver.handle(),
-            info,
-            hub.clone(),
-            jobs_rx,
-            shutdown_rx.clone(),
-        )),
+        tokio::spawn(runner.run(shutdown_rx.clone())),
         tokio::spawn(http::run(listener, site.clone(), shutdown_rx)),
     ];
     Ok(Running {
@@ -214,7 +237,6 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         coap_addr,
         shutdown,
         tasks,
-        driver,
     })
 }
 
@@ -224,7 +246,6 @@ impl Running {
         for task in self.tasks {
             let _ = task.await;
         }
-        self.driver.shutdown().await;
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }

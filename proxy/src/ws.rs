@@ -1,6 +1,6 @@
 //! One task per tablet. It sends the hello and a snapshot, then forwards every
 //! mirror change, turns each text frame into a validated command for the
-//! coordinator, and sends back the verdicts. Nothing a tablet sends can panic
+//! core, and sends back the verdicts. Nothing a tablet sends can panic
 //! the proxy or reach the device unvalidated, a tablet that floods is answered
 //! `rate_limited` beyond [`RATE_LIMIT`], and a tablet that stops reading is
 //! dropped after [`WRITE_TIMEOUT`] without delaying anyone else. A tablet that
@@ -21,8 +21,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::coordinator::{Job, Replies};
 use crate::hub::{encode, now_ms, Hub};
+use crate::runner::{Job, Replies};
 
 /// A tablet that has not taken a message for this long is gone.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,7 +105,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut sink, mut frames) = ws.split();
-    let (snapshot, mut updates) = tablets.hub.subscribe();
+    let Some((snapshot, mut updates)) = tablets.hub.subscribe().await else {
+        return; // shutting down
+    };
     let hello = encode(&ServerMsg::Hello {
         protocol: PROTOCOL_VERSION,
         simulated: tablets.simulated,
@@ -129,7 +131,7 @@ where
                 }
             }
         }
-        // Biased, updates first: the coordinator publishes a change before it
+        // Biased, updates first: the core publishes a change before it
         // sends the verdict, so a tablet sees the new row before the ✓.
         tokio::select! {
             biased;
@@ -137,13 +139,14 @@ where
                 Ok(text) => outbox.push(text),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "a slow tablet is resent a snapshot");
-                    outbox.push(tablets.hub.snapshot());
+                    match tablets.hub.snapshot().await {
+                        Some(snapshot) => outbox.push(snapshot),
+                        None => return,
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            Some((op, verdict)) = replies.recv() => {
-                outbox.push(encode(&ServerMsg::Reply { op, verdict }));
-            }
+            Some(msg) = replies.recv() => outbox.push(encode(&msg)),
             frame = frames.next() => match frame {
                 Some(Ok(data @ (Message::Text(_) | Message::Binary(_))))
                     if !bucket.take(Instant::now()) =>
@@ -202,7 +205,7 @@ fn rate_limited(frame: &Message) -> Utf8Bytes {
     })
 }
 
-/// Parses and validates one frame; hands a good command to the coordinator
+/// Parses and validates one frame; hands a good command to the core
 /// (its verdict comes back on `replies`) and returns what to answer at once.
 async fn take_command(text: &str, tablets: &Tablets, replies: &Replies) -> Option<Utf8Bytes> {
     let msg = match ClientMsg::parse(text) {
@@ -243,7 +246,20 @@ mod tests {
     /// A tablet on an in-memory pipe to `serve`, and the hub that feeds it.
     async fn tablet() -> (WebSocketStream<tokio::io::DuplexStream>, Hub) {
         let (proxy_end, tablet_end) = tokio::io::duplex(64 * 1024);
-        let hub = Hub::new(MirrorState::default());
+        let (hub, mut asks) = Hub::new();
+        // The core's task answers subscriptions; here, with an empty board.
+        let answering = hub.clone();
+        tokio::spawn(async move {
+            while let Some(ask) = asks.recv().await {
+                if let crate::runner::Ask::Subscribe(reply) = ask {
+                    let snapshot = encode(&ServerMsg::Snapshot {
+                        state: MirrorState::default(),
+                        proxy_time_ms: 0,
+                    });
+                    let _ = reply.send((snapshot, answering.updates()));
+                }
+            }
+        });
         let tablets = Arc::new(Tablets {
             hub: hub.clone(),
             jobs: mpsc::channel(1).0,

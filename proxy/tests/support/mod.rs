@@ -104,7 +104,7 @@ impl Tablet {
             ServerMsg::Snapshot { state, .. } => self.state = state.clone(),
             ServerMsg::Delta { delta } => self.state.apply(delta),
             ServerMsg::Reply { .. } | ServerMsg::Error { .. } => self.unclaimed.push(msg.clone()),
-            ServerMsg::Heartbeat { .. } => {}
+            ServerMsg::Heartbeat { .. } | ServerMsg::Progress { .. } => {}
         }
         msg
     }
