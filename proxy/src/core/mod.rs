@@ -176,6 +176,7 @@ impl<T: Clone> Core<T> {
             Input::Datagram(bytes) => self.endpoint.handle_datagram(self.peer, &bytes, now),
             Input::Timeout => {
                 self.endpoint.handle_timeout(now);
+                self.watch_link(now);
                 self.expire(now);
                 self.sync_tick(now);
             }
