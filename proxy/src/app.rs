@@ -209,6 +209,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             hub: hub.clone(),
             jobs,
             simulated: simulator.is_some(),
+            limits: Default::default(),
         }),
         access: Mutex::new(Access::new(options.pin, tokens)),
         token_file,

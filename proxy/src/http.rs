@@ -164,7 +164,8 @@ where
             stream.write_all(head.as_bytes()).await?;
             let ws =
                 WebSocketStream::from_raw_socket(stream, Role::Server, Some(ws::config())).await;
-            ws::serve(ws, site.tablets.clone()).await;
+            let identity = ws::identity(request.token(), peer);
+            ws::serve(ws, site.tablets.clone(), identity).await;
             return Ok(());
         }
         let head_only = request.method == "HEAD";

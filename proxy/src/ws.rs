@@ -80,11 +80,56 @@ impl TokenBucket {
     }
 }
 
+impl TokenBucket {
+    /// Whether a frame now would find the bucket full (nothing to remember).
+    fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled_at);
+        self.tokens + elapsed.as_secs_f64() * self.limit.per_second >= self.limit.burst
+    }
+}
+
+/// Who a connection's frames count against: the tablet's token, so fifty
+/// connections from one tablet share one budget; without a PIN (no token),
+/// its address. On loopback every tablet shares one address (a developer's
+/// browser tabs, the tests, the benchmark), so there each connection counts
+/// alone.
+pub fn identity(token: Option<&str>, peer: std::net::SocketAddr) -> String {
+    match token {
+        Some(token) => format!("token {token}"),
+        None if peer.ip().is_loopback() => format!("connection {peer}"),
+        None => format!("address {}", peer.ip()),
+    }
+}
+
+/// One [`TokenBucket`] per [`identity`], shared by its connections.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    buckets: std::sync::Mutex<std::collections::HashMap<String, TokenBucket>>,
+}
+
+/// Identities remembered before full buckets (idle ones) are forgotten.
+const IDENTITIES: usize = 1024;
+
+impl RateLimits {
+    /// Takes a token from `who`'s bucket; false means the frame is over the limit.
+    pub fn take(&self, who: &str, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().expect("rate limits");
+        if buckets.len() >= IDENTITIES {
+            buckets.retain(|_, bucket| !bucket.is_full(now));
+        }
+        buckets
+            .entry(who.to_string())
+            .or_insert_with(|| TokenBucket::full(RATE_LIMIT, now))
+            .take(now)
+    }
+}
+
 /// What every tablet connection shares.
 pub struct Tablets {
     pub hub: Hub,
     pub jobs: mpsc::Sender<Job>,
     pub simulated: bool,
+    pub limits: RateLimits,
 }
 
 /// Tablets send short commands: tungstenite's default 128 KiB read buffer,
@@ -100,7 +145,8 @@ pub fn config() -> WebSocketConfig {
         .max_frame_size(limit)
 }
 
-pub async fn serve<S>(ws: WebSocketStream<S>, tablets: Arc<Tablets>)
+/// Serves one tablet; `identity` (see [`identity`]) is whom its frames count against.
+pub async fn serve<S>(ws: WebSocketStream<S>, tablets: Arc<Tablets>, identity: String)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -115,7 +161,6 @@ where
     });
     let (reply_tx, mut replies): (Replies, _) = mpsc::unbounded_channel();
     let mut outbox = vec![hello, snapshot];
-    let mut bucket = TokenBucket::full(RATE_LIMIT, Instant::now());
     let mut last_sent = Instant::now();
     loop {
         if !outbox.is_empty() {
@@ -149,7 +194,7 @@ where
             Some(msg) = replies.recv() => outbox.push(encode(&msg)),
             frame = frames.next() => match frame {
                 Some(Ok(data @ (Message::Text(_) | Message::Binary(_))))
-                    if !bucket.take(Instant::now()) =>
+                    if !tablets.limits.take(&identity, Instant::now()) =>
                 {
                     outbox.push(rate_limited(&data));
                 }
@@ -264,9 +309,10 @@ mod tests {
             hub: hub.clone(),
             jobs: mpsc::channel(1).0,
             simulated: true,
+            limits: RateLimits::default(),
         });
         let server = WebSocketStream::from_raw_socket(proxy_end, Role::Server, None).await;
-        tokio::spawn(serve(server, tablets));
+        tokio::spawn(serve(server, tablets, "test".into()));
         let client = WebSocketStream::from_raw_socket(tablet_end, Role::Client, None).await;
         (client, hub)
     }
@@ -317,6 +363,24 @@ mod tests {
         assert!((0..40).all(|_| bucket.take(t0)));
         assert!(!bucket.take(t0));
         assert!(!bucket.take(t0 + Duration::from_millis(49)));
+    }
+
+    #[test]
+    fn connections_of_one_identity_share_one_budget() {
+        let t0 = Instant::now();
+        let limits = RateLimits::default();
+        let peer = |port| std::net::SocketAddr::from(([10, 0, 0, 7], port));
+        // Two connections from one address without a PIN: one budget.
+        let (a, b) = (identity(None, peer(1)), identity(None, peer(2)));
+        assert_eq!(a, b);
+        assert_eq!((0..100).filter(|_| limits.take(&a, t0)).count(), 40);
+        assert!(!limits.take(&b, t0));
+        // A token is its own identity, whatever the address.
+        assert!(limits.take(&identity(Some("tok"), peer(3)), t0));
+        // On loopback, each connection counts alone.
+        let local = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+        let other = std::net::SocketAddr::from(([127, 0, 0, 1], 10));
+        assert_ne!(identity(None, local), identity(None, other));
     }
 
     #[test]
