@@ -554,6 +554,13 @@ mod tests {
             last_contact_ms: Some(1_700_000_000_000),
             last_rtt_ms: Some(3),
             device_clock_offset_s: Some(-3600),
+            rtt_ms: Some(4),
+            rto_ms: Some(250),
+            loss_percent: Some(12),
+            last_notification_ms: Some(1_700_000_000_000),
+            last_ping_ms: None,
+            reboots: 1,
+            resyncs: 2,
         };
         let device = DeviceInfo {
             address: "127.0.0.1:5683".into(),
@@ -570,6 +577,10 @@ mod tests {
                 protocol: 1,
                 simulated: true,
                 proxy_time_ms: 1_700_000_000_123,
+            },
+            ServerMsg::Progress {
+                op: "ab-2".into(),
+                attempt: 2,
             },
             ServerMsg::Heartbeat {
                 proxy_time_ms: 1_700_000_005_123,

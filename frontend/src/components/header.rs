@@ -40,6 +40,43 @@ pub fn Header(state: State) -> impl IntoView {
             format!("{firmware} · {contact}")
         })
     };
+    // The panel behind the health line: what the link to the transmitter is doing.
+    let health = move || {
+        let ago = |t: Option<i64>| {
+            t.map_or("never".into(), |t| {
+                timing::ago((state.proxy_now_ms() - t) / 1000)
+            })
+        };
+        let ms = |v: Option<u32>| v.map_or("—".into(), |v| format!("{v} ms"));
+        state.mirror.with(|m| {
+            let h = &m.health;
+            [
+                (
+                    "Reachable",
+                    if h.reachable { "yes" } else { "no" }.to_string(),
+                ),
+                (
+                    "Changes",
+                    if h.observing { "pushed" } else { "polled" }.to_string(),
+                ),
+                ("Last change", ago(h.last_notification_ms)),
+                ("Last ping", ago(h.last_ping_ms)),
+                ("Round trip", ms(h.rtt_ms)),
+                ("Retry after", ms(h.rto_ms)),
+                (
+                    "Resent, last minute",
+                    h.loss_percent.map_or("—".into(), |p| format!("{p} %")),
+                ),
+                (
+                    "Restarts / resyncs",
+                    format!("{} / {}", h.reboots, h.resyncs),
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
+            .collect_view()
+        })
+    };
     let summary = move || {
         state.mirror.with(|m| {
             let s = &m.statistics;
@@ -75,7 +112,10 @@ pub fn Header(state: State) -> impl IntoView {
                 <span class=move || format!("device-status {}", status().1) data-testid="device-status">
                     {move || status().0}
                 </span>
-                <span class="detail" data-testid="device-detail">{detail}</span>
+                <details class="detail health-panel" data-testid="device-detail">
+                    <summary>{detail}</summary>
+                    <dl data-testid="health-panel">{health}</dl>
+                </details>
                 <span class="summary" data-testid="summary">{summary}</span>
                 <span class="clock" aria-label="Transmitter clock" data-testid="clock">
                     {move || timing::clock(state.device_now())}

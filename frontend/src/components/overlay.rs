@@ -40,3 +40,31 @@ pub fn Overlay(state: State) -> impl IntoView {
         }}
     }
 }
+
+/// The transmitter is not answering, but the board is the last it showed:
+/// it stays readable (dimmed), and only the taps that would reach the
+/// transmitter are held back.
+pub fn unreachable(state: State) -> bool {
+    state.link.get() == Link::Live && !state.mirror.with(|m| m.health.reachable)
+}
+
+#[component]
+pub fn Unreachable(state: State) -> impl IntoView {
+    let since = move || {
+        let contact = state.mirror.with(|m| m.health.last_contact_ms)?;
+        let local_s = contact / 1000 + state.tablet_utc_offset_s;
+        let minutes = local_s.div_euclid(60);
+        Some(format!(
+            " since {:02}:{:02}",
+            minutes.div_euclid(60) % 24,
+            minutes % 60
+        ))
+    };
+    view! {
+        <Show when=move || unreachable(state)>
+            <div class="unreachable" role="status" data-testid="unreachable">
+                "Transmitter unreachable" {since} " — commands will wait up to 30 s"
+            </div>
+        </Show>
+    }
+}
