@@ -29,6 +29,9 @@ enum Way {
     ToProxy,
 }
 
+/// Which datagrams the link loses: true drops it.
+type Loss = Box<dyn FnMut(Way, &[u8]) -> bool>;
+
 struct Bench {
     core: Core<u32>,
     device: Device,
@@ -36,7 +39,7 @@ struct Bench {
     /// Datagrams in the air: (arrives, way, bytes); 1 ms each way.
     air: Vec<(Instant, Way, Vec<u8>)>,
     /// Says which datagrams are lost.
-    drop: Box<dyn FnMut(Way, &[u8]) -> bool>,
+    drop: Loss,
     replies: Vec<(String, Verdict)>,
     progress: Vec<(String, u32)>,
     journal: Option<Vec<u8>>,
@@ -139,6 +142,21 @@ impl Bench {
             }
         }
         self.now = end;
+    }
+
+    /// A new core (a restarted proxy) from the journal the old one left.
+    fn restart(&mut self) {
+        let journal = self.journal.clone().expect("a journal was written");
+        self.core = Core::new(
+            Config::default(),
+            device_addr(),
+            DeviceInfo::default(),
+            3,
+            self.now,
+            0,
+            Some(&journal),
+        );
+        self.run_for(Duration::from_millis(100));
     }
 
     fn pages(&self) -> usize {
@@ -324,18 +342,8 @@ fn after_a_restart_a_resent_op_is_answered_from_the_journal() {
     b.command("p1", page(3));
     b.run_for(Duration::from_secs(1));
     assert_eq!(b.pages(), 1);
-    let journal = b.journal.clone().unwrap();
-    // A new core (a restarted proxy) on a new port; the tablet resends p1.
-    b.core = Core::new(
-        Config::default(),
-        device_addr(),
-        DeviceInfo::default(),
-        3,
-        b.now,
-        0,
-        Some(&journal),
-    );
-    b.run_for(Duration::from_millis(100));
+    // A restarted proxy; the tablet resends p1.
+    b.restart();
     b.replies.clear();
     b.command("p1", page(3));
     b.run_for(Duration::from_secs(1));
@@ -353,19 +361,9 @@ fn a_page_on_its_way_at_a_restart_is_read_back_before_anything_is_resent() {
     b.command("p1", page(3));
     b.run_for(Duration::from_millis(5));
     assert_eq!(b.pages(), 1);
-    let journal = b.journal.clone().unwrap();
     b.drop = Box::new(|_, _| false);
     b.air.clear();
-    b.core = Core::new(
-        Config::default(),
-        device_addr(),
-        DeviceInfo::default(),
-        3,
-        b.now,
-        0,
-        Some(&journal),
-    );
-    b.run_for(Duration::from_millis(100));
+    b.restart();
     b.replies.clear();
     b.command("p1", page(3));
     b.run_for(Duration::from_secs(2));
