@@ -147,7 +147,10 @@ impl<T: Clone> Core<T> {
         carried.sent_at = Some(now);
         carried.known = Unanswered::Unknown;
         let request = request_for(&carried.command);
-        self.journal_changed();
+        // A read may run twice: only changes must be on record before they go out.
+        if !is_read(&carried.command) {
+            self.journal_changed();
+        }
         Some(self.endpoint.submit(request, now))
     }
 
@@ -314,13 +317,15 @@ impl<T: Clone> Core<T> {
 
     /// Records the verdict and answers everyone waiting for it.
     fn resolve(&mut self, op: &str, verdict: Verdict, now: Instant) {
-        if self.carried.remove(op).is_none() {
+        let Some(carried) = self.carried.remove(op) else {
             return;
-        }
+        };
         for to in self.ops.finish(op, verdict.clone(), now) {
             self.reply(to, op.to_string(), verdict.clone());
         }
-        self.journal_changed();
+        if !is_read(&carried.command) {
+            self.journal_changed();
+        }
     }
 
     /// Folds a command's answer into the mirror and says what it produced.
