@@ -50,21 +50,24 @@ pub fn unreachable(state: State) -> bool {
 
 #[component]
 pub fn Unreachable(state: State) -> impl IntoView {
-    let since = move || {
-        let contact = state.mirror.with(|m| m.health.last_contact_ms)?;
-        let local_s = contact / 1000 + state.tablet_utc_offset_s;
-        let minutes = local_s.div_euclid(60);
-        Some(format!(
-            " since {:02}:{:02}",
-            minutes.div_euclid(60) % 24,
-            minutes % 60
-        ))
+    let text = move || {
+        let since = state
+            .mirror
+            .with(|m| m.health.last_contact_ms)
+            .map(|contact| {
+                let minutes = (contact / 1000 + state.tablet_utc_offset_s).div_euclid(60);
+                format!(
+                    " since {:02}:{:02}",
+                    minutes.div_euclid(60) % 24,
+                    minutes % 60
+                )
+            })
+            .unwrap_or_default();
+        format!("Transmitter unreachable{since} — commands will wait up to 30 s")
     };
     view! {
-        <Show when=move || unreachable(state)>
-            <div class="unreachable" role="status" data-testid="unreachable">
-                "Transmitter unreachable" {since} " — commands will wait up to 30 s"
-            </div>
-        </Show>
+        <div class="unreachable" role="status" data-testid="unreachable" hidden=move || !unreachable(state)>
+            {text}
+        </div>
     }
 }
