@@ -77,6 +77,7 @@ async fn run(browser: bool, only_p1_p7: bool) -> Result<(), String> {
         settle().await;
         eprintln!("P1: {P1_SAMPLES} round trips each way");
         rows.push(p1(&mut tablets, &mut device).await?);
+        eprintln!("{}", report::table(&rows));
         tablets.close().await;
         drop(coaster);
         sim.shutdown().await;

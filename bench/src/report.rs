@@ -96,7 +96,7 @@ pub fn p7(runs: &[super::p7::Run]) -> Row {
             five.p50 <= Duration::from_millis(500)
                 && five.p95 <= Duration::from_secs(2)
                 && thirty.p95 <= Duration::from_secs(5)
-                && runs.iter().all(|r| r.failed == 0)
+                && runs.iter().filter(|r| r.learnt).all(|r| r.failed == 0)
         }
         _ => false,
     };
@@ -107,7 +107,7 @@ pub fn p7(runs: &[super::p7::Run]) -> Row {
             super::p7::PAGES
         ),
         measured: measured.join("; "),
-        goal: "5 %: p50 ≤ 0.5 s, p95 ≤ 2 s; 30 %: p95 ≤ 5 s; every page acknowledged",
+        goal: "learnt timers: 5 %: p50 ≤ 0.5 s, p95 ≤ 2 s; 30 %: p95 ≤ 5 s; every page acknowledged",
         pass: Some(pass),
     }
 }
