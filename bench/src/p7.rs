@@ -31,7 +31,12 @@ pub async fn measure(coaster_bin: &Path, dist: &Path) -> Result<Row, String> {
                 loss * 100.0,
                 if learnt { "learnt" } else { "RFC" }
             );
-            runs.push(run(coaster_bin, dist, loss, learnt).await?);
+            let r = run(coaster_bin, dist, loss, learnt).await?;
+            eprintln!(
+                "P7: p50 {:?} p95 {:?}, {} not acknowledged",
+                r.p50, r.p95, r.failed
+            );
+            runs.push(r);
         }
     }
     Ok(crate::report::p7(&runs))
