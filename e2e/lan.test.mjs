@@ -191,7 +191,8 @@ test('a tablet whose token stops working is asked for the PIN again, then carrie
   await page.close();
 });
 
-/** POST /api/login from Node, as another tablet; resolves with its token. */
+/** POST /api/login from Node, as another tablet on the stand's own page
+ * (the stand refuses a login without its Origin); resolves with its token. */
 function login(pin, name) {
   return new Promise((resolve, reject) => {
     const req = https.request({
@@ -201,7 +202,11 @@ function login(pin, name) {
       rejectUnauthorized: false,
       method: 'POST',
       path: '/api/login',
-      headers: { Host: `localhost:${proxy.port}`, 'Content-Type': 'application/json' },
+      headers: {
+        Host: `localhost:${proxy.port}`,
+        Origin: `https://localhost:${proxy.port}`,
+        'Content-Type': 'application/json',
+      },
     }, (res) => {
       let body = '';
       res.on('data', (chunk) => { body += chunk; });

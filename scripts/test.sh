@@ -28,6 +28,8 @@ cargo build --release --locked -p proxy -p simulator
 
 say "Rust tests (shared, simulator, proxy, frontend logic)"
 cargo test --workspace --locked
+say "Deterministic simulation of the proxy and the device: 10,000 seeds (optimised)"
+cargo test --release --locked -p proxy --test simulation -- --nocapture
 say "Frontend tests in headless Chromium (wasm-bindgen-test)"
 cargo test -p frontend --target wasm32-unknown-unknown --locked
 say "End-to-end tests: real proxy, simulator, Chromium and WebKit"

@@ -7,10 +7,12 @@
 //! its memory and CPU are its own. The browser rows drive Chromium through
 //! `bench/browser.mjs`.
 //!
-//! Usage: `coaster-bench [--no-browser]`, from the workspace root.
+//! Usage: `coaster-bench [--no-browser] [--only-p1-p7]`, from the workspace
+//! root. `--only-p1-p7` prints those two rows and leaves the doc alone.
 
 mod coap;
 mod echo;
+mod p7;
 mod process;
 mod report;
 mod tablets;
@@ -42,7 +44,8 @@ const P5_PARTIES: usize = 300;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let browser = !std::env::args().any(|a| a == "--no-browser");
-    match run(browser).await {
+    let only = std::env::args().any(|a| a == "--only-p1-p7");
+    match run(browser, only).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("coaster-bench: {error}");
@@ -51,7 +54,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(browser: bool) -> Result<(), String> {
+async fn run(browser: bool, only_p1_p7: bool) -> Result<(), String> {
     let root = std::env::current_dir().map_err(|e| e.to_string())?;
     let coaster_bin = sibling_binary("coaster")?;
     let sim = simulator::server::Simulator::start(simulator::server::Config {
@@ -69,6 +72,19 @@ async fn run(browser: bool) -> Result<(), String> {
     settle().await;
     let (rss_alone, _) = process::memory_kib(coaster.pid())?;
 
+    if only_p1_p7 {
+        tablets.grow_to(MANY_TABLETS).await?;
+        settle().await;
+        eprintln!("P1: {P1_SAMPLES} round trips each way");
+        rows.push(p1(&mut tablets, &mut device).await?);
+        eprintln!("{}", report::table(&rows));
+        tablets.close().await;
+        drop(coaster);
+        sim.shutdown().await;
+        rows.push(p7::measure(&coaster_bin, &root.join("dist")).await?);
+        println!("{}", report::table(&rows));
+        return Ok(());
+    }
     // P3 first, while only one tablet is connected.
     tablets.grow_to(1).await?;
     settle().await;
@@ -107,6 +123,8 @@ async fn run(browser: bool) -> Result<(), String> {
         rows.push(Row::skipped("P4", "--no-browser"));
         rows.push(Row::skipped("P5", "--no-browser"));
     }
+    // Its own simulators and proxies, one per link and timer.
+    rows.push(p7::measure(&coaster_bin, &root.join("dist")).await?);
     rows.sort_by(|a, b| a.id.cmp(b.id));
     let table = report::table(&rows);
     println!("{table}");

@@ -14,11 +14,24 @@ impl Coaster {
     /// Starts `coaster` against `device`, serving `dist`; waits for its
     /// "coaster listening on http://ADDR/" line.
     pub fn start(binary: &Path, device: SocketAddr, dist: &Path) -> Result<Coaster, String> {
+        Coaster::start_with(binary, device, dist, &[])
+    }
+
+    /// [`Coaster::start`] with more command-line arguments.
+    pub fn start_with(
+        binary: &Path,
+        device: SocketAddr,
+        dist: &Path,
+        extra: &[&str],
+    ) -> Result<Coaster, String> {
         let data_dir = std::env::temp_dir().join(format!("coaster-bench-{}", std::process::id()));
+        // A fresh op journal for every run.
+        let _ = std::fs::remove_file(data_dir.join("ops.json"));
         let mut child = Command::new(binary)
             .args(["--device", &device.to_string(), "--listen", "127.0.0.1:0"])
             // Every benchmark tablet connects from loopback.
             .args(["--max-connections-per-address", "400"])
+            .args(extra)
             .arg("--dist")
             .arg(dist)
             .arg("--data-dir")

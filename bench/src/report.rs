@@ -72,6 +72,46 @@ pub fn p1(proxied: Figure, direct: Figure, echo: Figure) -> Row {
     }
 }
 
+pub fn p7(runs: &[super::p7::Run]) -> Row {
+    let secs = |d: Duration| format!("{:.2} s", d.as_secs_f64());
+    let mut measured = Vec::new();
+    for pair in runs.chunks(2) {
+        let part = |r: &super::p7::Run| {
+            let failed = match r.failed {
+                0 => String::new(),
+                n => format!(", {n} not acknowledged"),
+            };
+            format!("p50 {} p95 {}{failed}", secs(r.p50), secs(r.p95))
+        };
+        measured.push(format!(
+            "{:.0} %: learnt {}; RFC {}",
+            pair[0].loss * 100.0,
+            part(&pair[0]),
+            pair.get(1).map(part).unwrap_or_default()
+        ));
+    }
+    let learnt = |loss: f64| runs.iter().find(|r| r.learnt && r.loss == loss);
+    let pass = match (learnt(0.05), learnt(0.3)) {
+        (Some(five), Some(thirty)) => {
+            five.p50 <= Duration::from_millis(500)
+                && five.p95 <= Duration::from_secs(2)
+                && thirty.p95 <= Duration::from_secs(5)
+                && runs.iter().filter(|r| r.learnt).all(|r| r.failed == 0)
+        }
+        _ => false,
+    };
+    Row {
+        id: "P7",
+        what: format!(
+            "a tablet's page until its acknowledged verdict, {} pages per link, datagrams lost each way; round-trip-learnt timers beside RFC 7252's fixed 2–3 s (`--coap-ack-timeout 2s`), same run",
+            super::p7::PAGES
+        ),
+        measured: measured.join("; "),
+        goal: "learnt timers: 5 %: p50 ≤ 0.5 s, p95 ≤ 2 s; 30 %: p95 ≤ 5 s; every page acknowledged",
+        pass: Some(pass),
+    }
+}
+
 pub fn p2(last: Figure, tablets: usize) -> Row {
     Row {
         id: "P2",

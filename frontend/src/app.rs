@@ -4,8 +4,15 @@ use leptos::prelude::*;
 
 use crate::actions::{load_prefs, Actions};
 use crate::components::{
-    board::Board, dialogs::Dialogs, header::Header, history::History, overlay::Overlay,
-    settings::Settings, standalone_page::StandalonePage, statistics::Statistics, undo::UndoBar,
+    board::Board,
+    dialogs::Dialogs,
+    header::Header,
+    history::History,
+    overlay::{unreachable, Overlay, Unreachable},
+    settings::Settings,
+    standalone_page::StandalonePage,
+    statistics::Statistics,
+    undo::UndoBar,
 };
 use crate::connection::{self, now_ms};
 use crate::ops::OpIds;
@@ -48,7 +55,8 @@ pub fn App() -> impl IntoView {
     view! {
         <div class="app">
             <Header state=state />
-            <main class="main">
+            <Unreachable state=state />
+            <main class="main" class:dimmed=move || unreachable(state)>
                 {move || match state.view.get() {
                     View::Board => view! { <Board state=state /> }.into_any(),
                     View::History => view! { <History state=state /> }.into_any(),

@@ -236,6 +236,7 @@ fn handle(store: Store, msg: ServerMsg) {
                 }
             }
         }
+        ServerMsg::Progress { op, attempt } => store.ops.update(|log| log.progress(&op, attempt)),
         ServerMsg::Error { op, code, message } => match op {
             Some(op) => {
                 store

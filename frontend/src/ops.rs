@@ -59,6 +59,19 @@ pub struct Op {
     pub status: Status,
     /// Tablet ms when the verdict came, to let a ✓ fade.
     pub settled_ms: Option<i64>,
+    /// The proxy's attempt at it (2, 3, … once it is being sent again).
+    pub attempt: u32,
+}
+
+impl Op {
+    /// What the op's target says now.
+    pub fn text(&self) -> String {
+        let text = status_text(&self.command, &self.status);
+        match self.status {
+            Status::Sending if self.attempt > 1 => format!("{text} retrying {}…", self.attempt),
+            _ => text,
+        }
+    }
 }
 
 /// How long a ✓ stays on a row.
@@ -85,6 +98,7 @@ impl OpLog {
             target,
             status: Status::Sending,
             settled_ms: None,
+            attempt: 1,
         });
         true
     }
@@ -99,6 +113,13 @@ impl OpLog {
         op.status = status;
         op.settled_ms = Some(now_ms);
         Some(op.clone())
+    }
+
+    /// The proxy is sending a pending op again.
+    pub fn progress(&mut self, id: &str, attempt: u32) {
+        if let Some(op) = self.ops.iter_mut().find(|op| op.id == id) {
+            op.attempt = attempt;
+        }
     }
 
     pub fn busy(&self, target: Target) -> bool {
@@ -283,6 +304,11 @@ mod tests {
         assert_eq!(status_of(&ack), Status::Acknowledged);
         assert_eq!(status_text(&page(3), &Status::Sending), "Paging…");
         assert_eq!(status_text(&page(3), &Status::Acknowledged), "✓ Paged");
+        let mut log = OpLog::default();
+        log.start("a-1".into(), page(3), Target::Row(3));
+        log.progress("a-1", 2);
+        let op = log.latest(Target::Row(3)).unwrap();
+        assert_eq!(op.text(), "Paging… retrying 2…");
         let rejected = Verdict::Rejected {
             device_code: "4.04".into(),
             message: "no active session 3".into(),

@@ -144,6 +144,10 @@ pub fn decode(text: &str) -> Res<ServerMsg> {
             op: str_at(&v, "op")?,
             verdict: verdict(v.get("verdict"))?,
         },
+        "progress" => ServerMsg::Progress {
+            op: str_at(&v, "op")?,
+            attempt: int_at(&v, "attempt")?,
+        },
         "error" => ServerMsg::Error {
             op: opt_str(&v, "op")?,
             code: str_at(&v, "code")?,
@@ -270,6 +274,13 @@ fn health(v: &Json) -> Res<Health> {
         last_contact_ms: opt_int(v, "last_contact_ms")?,
         last_rtt_ms: opt_int(v, "last_rtt_ms")?,
         device_clock_offset_s: opt_int(v, "device_clock_offset_s")?,
+        rtt_ms: opt_int(v, "rtt_ms")?,
+        rto_ms: opt_int(v, "rto_ms")?,
+        loss_percent: opt_int(v, "loss_percent")?,
+        last_notification_ms: opt_int(v, "last_notification_ms")?,
+        last_ping_ms: opt_int(v, "last_ping_ms")?,
+        reboots: int_or(v, "reboots", 0)?,
+        resyncs: int_or(v, "resyncs", 0)?,
     })
 }
 
@@ -557,6 +568,13 @@ mod tests {
             last_contact_ms: Some(1_700_000_000_000),
             last_rtt_ms: Some(3),
             device_clock_offset_s: Some(-3600),
+            rtt_ms: Some(4),
+            rto_ms: Some(250),
+            loss_percent: Some(12),
+            last_notification_ms: Some(1_700_000_000_000),
+            last_ping_ms: None,
+            reboots: 1,
+            resyncs: 2,
         };
         let device = DeviceInfo {
             address: "127.0.0.1:5683".into(),
@@ -573,6 +591,10 @@ mod tests {
                 protocol: 1,
                 simulated: true,
                 proxy_time_ms: 1_700_000_000_123,
+            },
+            ServerMsg::Progress {
+                op: "ab-2".into(),
+                attempt: 2,
             },
             ServerMsg::Heartbeat {
                 proxy_time_ms: 1_700_000_005_123,
@@ -685,6 +707,7 @@ mod tests {
             ServerMsg::Snapshot { .. } => "snapshot",
             ServerMsg::Delta { .. } => "delta",
             ServerMsg::Reply { .. } => "reply",
+            ServerMsg::Progress { .. } => "progress",
             ServerMsg::Heartbeat { .. } => "heartbeat",
             ServerMsg::Tablets { .. } => "tablets",
             ServerMsg::Error { .. } => "error",
@@ -718,6 +741,7 @@ mod tests {
             "snapshot",
             "delta",
             "reply",
+            "progress",
             "heartbeat",
             "tablets",
             "error",

@@ -1,12 +1,12 @@
 //! Assembles a running Coaster: the device link (or the built-in simulator),
-//! the coordinator, the hub and the HTTP/WebSocket listener — and takes them
+//! the core's task, the hub and the HTTP/WebSocket listener — and takes them
 //! down again. Used by the `coaster` binary and by the tests.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use shared::protocol::{DeviceInfo, MirrorState};
+use shared::protocol::DeviceInfo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -15,13 +15,13 @@ use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::assets::Assets;
 use crate::auth::{self, Access};
-use crate::coap::{self, Driver};
-use crate::coordinator;
-use crate::device::Device;
+use crate::coap;
+use crate::core::{self, Core};
 use crate::hosts::Names;
 use crate::http::{self, Site};
-use crate::hub::Hub;
+use crate::hub::{now_ms, Hub};
 use crate::limits::Limits;
+use crate::runner::{self, Runner};
 use crate::security::Policy;
 use crate::tls;
 use crate::tokens::TokenStore;
@@ -34,6 +34,9 @@ pub struct Options {
     pub dist: PathBuf,
     /// CoAP timing; the RFC 7252 defaults unless a test shrinks them.
     pub coap: coap::Config,
+    /// How long a host's command is carried before it is answered
+    /// `unreachable` (`--command-deadline`).
+    pub command_deadline: std::time::Duration,
     pub tls: Tls,
     /// The venue PIN; `None` lets every tablet in (loopback only).
     pub pin: Option<String>,
@@ -55,6 +58,8 @@ pub enum Tls {
     Files { cert: PathBuf, key: PathBuf },
 }
 
+static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Options {
     /// Options for tests and tools: loopback, plain HTTP, no PIN.
     pub fn local(device: Option<SocketAddr>, dist: PathBuf) -> Self {
@@ -63,9 +68,16 @@ impl Options {
             device,
             dist,
             coap: coap::Config::default(),
+            command_deadline: core::COMMAND_DEADLINE,
             tls: Tls::Off,
             pin: None,
-            data_dir: std::env::temp_dir().join("coaster-data"),
+            // One per instance: the op journal kept there must not carry one
+            // test's op ids into another's.
+            data_dir: std::env::temp_dir().join(format!(
+                "coaster-data-{}-{}",
+                std::process::id(),
+                INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            )),
             limits: Limits::default(),
             token_days: crate::tokens::DEFAULT_TOKEN_DAYS,
         }
@@ -97,11 +109,10 @@ pub struct Running {
     pub coap_addr: SocketAddr,
     /// Stops the listener, every connection and every tablet.
     stop_serving: watch::Sender<bool>,
-    /// Stops the coordinator, once tablets' commands are answered.
+    /// Stops the core's task, once tablets' commands are answered.
     stop_core: watch::Sender<bool>,
     listener: JoinHandle<()>,
-    coordinator: JoinHandle<()>,
-    driver: Driver,
+    runner: JoinHandle<()>,
 }
 
 /// `HOST` or `HOST:PORT`, resolved; CoAP's port 5683 when none is given.
@@ -194,20 +205,31 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             ))
         }
     };
-    let driver = Driver::start(device_addr, options.coap).await?;
-    let coap_addr = driver.local_addr();
-    let device = Device::new(driver.handle());
+    let socket = runner::device_socket(device_addr).await?;
+    let coap_addr = socket.local_addr()?;
     let info = DeviceInfo {
         address: device_addr.to_string(),
         simulated,
         ..Default::default()
     };
-    let hub = Hub::new(MirrorState {
-        device: info.clone(),
-        ..Default::default()
-    });
+    std::fs::create_dir_all(&options.data_dir)?;
+    let journal = options.data_dir.join("ops.json");
+    let core = Core::new(
+        core::Config {
+            command_deadline: options.command_deadline,
+            max_waiting: core::MAX_WAITING,
+            coap: options.coap,
+        },
+        device_addr,
+        info,
+        rand::random(),
+        tokio::time::Instant::now().into_std(),
+        now_ms(),
+        std::fs::read(&journal).ok().as_deref(),
+    );
+    let (hub, asks) = Hub::new();
     let (stop_serving, serving) = watch::channel(false);
-    let (stop_core, core) = watch::channel(false);
+    let (stop_core, core_stopped) = watch::channel(false);
     let (jobs, jobs_rx) = mpsc::channel(1024);
     let listener = TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
@@ -229,6 +251,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
             simulated,
             stopping: serving.clone(),
             access: access.clone(),
+            limits: Default::default(),
         }),
         access,
         ca_pem: identity.as_ref().and_then(|i| i.ca_pem.clone()),
@@ -243,14 +266,15 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         tablet_slots: Arc::new(Semaphore::new(limits.tablets)),
         limits,
     });
-    let coordinator = tokio::spawn(coordinator::run(
-        device,
-        driver.handle(),
-        info,
-        hub.clone(),
-        jobs_rx,
+    let runner = Runner {
+        socket,
         core,
-    ));
+        jobs: jobs_rx,
+        asks,
+        hub: hub.clone(),
+        journal: Some(journal),
+    };
+    let runner = tokio::spawn(runner.run(core_stopped));
     let listener = tokio::spawn(http::run(listener, site.clone(), serving));
     Ok(Running {
         addr,
@@ -264,21 +288,19 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         stop_serving,
         stop_core,
         listener,
-        coordinator,
-        driver,
+        runner,
     })
 }
 
 impl Running {
     /// Stops accepting, lets connections finish their requests and tablets
     /// get the verdicts of commands already sent (up to [`Limits::drain`]),
-    /// then stops the coordinator and the device link.
+    /// then stops the core's task and the device link.
     pub async fn shutdown(self) {
         let _ = self.stop_serving.send(true);
         let _ = self.listener.await;
         let _ = self.stop_core.send(true);
-        let _ = self.coordinator.await;
-        self.driver.shutdown().await;
+        let _ = self.runner.await;
         #[cfg(feature = "simulator")]
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;

@@ -1,18 +1,21 @@
 //! Coaster's proxy: the only thing that talks to the transmitter, and the one
 //! source of truth every tablet renders.
 //!
-//! - [`coap`]: a sans-IO CoAP client endpoint (retransmission, NSTART = 1,
-//!   separate responses, Block2, Observe, liveness) and the thin tokio driver
-//!   that owns the UDP socket.
-//! - [`device`]: the typed T7470 client on top: one function per resource,
-//!   answers as envelopes or named errors.
+//! - [`coap`]: a sans-IO CoAP client endpoint (adaptive retransmission,
+//!   NSTART = 1, separate responses, Block2, Observe, liveness), and a
+//!   standalone tokio driver for tools and tests that talk CoAP directly.
+//! - [`device`]: the T7470's requests and answers: which request each
+//!   command is, how an answer reads (envelope or named error), and an async
+//!   client over the driver for tools and tests.
 //! - [`mirror`]: the proxy's copy of the device state, sans-IO: envelopes in,
 //!   deltas for tablets out, and when to resynchronise.
-//! - [`coordinator`]: the task that owns the mirror: runs tablets' commands
-//!   and the proxy's resyncs through one device queue, folds notifications in,
-//!   watches the Observe registration and link health.
+//! - [`core`]: the proxy's rules as one sans-IO state machine: tablets'
+//!   commands carried until their outcome is known (exactly once, proven by
+//!   read-backs), the Observe registration, resyncs, health. Owns the CoAP
+//!   endpoint and the mirror.
+//! - [`runner`]: the one tokio task that owns the core and the UDP socket.
 //! - [`ops`]: memory of op ids, so a resent command is answered, not repeated.
-//! - [`hub`]: fan-out of snapshots and deltas to every tablet.
+//! - [`hub`]: how tablets reach the core's task: deltas to all, snapshots on asking.
 //! - [`ws`]: one task per tablet: parse, validate, forward, reply.
 //! - [`http`]: the listener on hyper: the connection limits, TLS except on
 //!   loopback, one task per connection, graceful shutdown.
@@ -34,7 +37,7 @@ pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod coap;
-pub mod coordinator;
+pub mod core;
 pub mod device;
 pub mod durable;
 pub mod hosts;
@@ -44,6 +47,7 @@ pub mod limits;
 pub mod mirror;
 pub mod ops;
 pub mod routes;
+pub mod runner;
 pub mod security;
 pub mod tls;
 pub mod tokens;

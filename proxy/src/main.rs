@@ -54,6 +54,17 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     token_days: u32,
 
+    /// Fix CoAP's first retransmission timeout (RFC 7252 ACK_TIMEOUT, e.g.
+    /// `2s`, `500ms`) instead of learning it from the measured round trip.
+    /// For a site whose network needs the RFC's own behaviour.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    coap_ack_timeout: Option<Duration>,
+
+    /// How long a host's command is carried (read back, sent again when
+    /// proven not done) before the host is told the transmitter is unreachable.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "30s")]
+    command_deadline: Duration,
+
     /// Where the local certificate authority and tablets' tokens are kept
     /// [default: $XDG_DATA_HOME/coaster or ~/.local/share/coaster].
     #[arg(long, value_name = "DIR")]
@@ -75,6 +86,18 @@ struct Cli {
 
 /// How long shutdown may take before the process exits anyway.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
+
+/// `30s`, `500ms` or plain seconds (`2.5`).
+fn duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(ms) => (ms, 0.001),
+        None => (text.strip_suffix('s').unwrap_or(text), 1.0),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(Duration::from_secs_f64(n * unit)),
+        _ => Err(format!("{text:?} is not a duration (e.g. 30s, 500ms)")),
+    }
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -110,7 +133,12 @@ async fn main() -> std::process::ExitCode {
         listen: cli.listen,
         device,
         dist: cli.dist,
-        coap: Default::default(),
+        coap: proxy::coap::Config {
+            ack_timeout: cli.coap_ack_timeout.unwrap_or(Duration::from_secs(2)),
+            adaptive: cli.coap_ack_timeout.is_none(),
+            ..Default::default()
+        },
+        command_deadline: cli.command_deadline,
         tls,
         pin,
         data_dir: cli.data_dir.unwrap_or_else(app::default_data_dir),

@@ -72,6 +72,43 @@ impl<W> OpLog<W> {
         waiters
     }
 
+    /// Remembers a verdict given before a restart.
+    pub fn restore(&mut self, op: &str, verdict: Verdict, now: Instant) {
+        if !self.entries.contains_key(op) {
+            self.entries
+                .insert(op.to_string(), Entry::Finished(verdict));
+            self.finished.push_back((now, op.to_string()));
+        }
+    }
+
+    /// Whether the op is running or finished.
+    pub fn knows(&self, op: &str) -> bool {
+        self.entries.contains_key(op)
+    }
+
+    /// Who waits for a running op.
+    pub fn waiters(&self, op: &str) -> Vec<W>
+    where
+        W: Clone,
+    {
+        match self.entries.get(op) {
+            Some(Entry::Running(waiters)) => waiters.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The latest `at_most` finished ops and their verdicts, oldest first.
+    pub fn latest(&self, at_most: usize) -> impl Iterator<Item = (&str, &Verdict)> {
+        let skip = self.finished.len().saturating_sub(at_most);
+        self.finished
+            .iter()
+            .skip(skip)
+            .filter_map(|(_, op)| match self.entries.get(op) {
+                Some(Entry::Finished(verdict)) => Some((op.as_str(), verdict)),
+                _ => None,
+            })
+    }
+
     /// How many ops are remembered, running or finished.
     pub fn remembered(&self) -> usize {
         self.entries.len()

@@ -138,7 +138,7 @@ fn upgrade(mut request: Request<Incoming>, connection: &Connection) -> Reply {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
                 let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws::config()));
-                ws::serve(ws.await, tablets).await;
+                ws::serve(ws.await, tablets, peer).await;
             }
             Err(error) => tracing::debug!(%peer, %error, "the WebSocket upgrade failed"),
         }

@@ -1,6 +1,6 @@
 //! One task per tablet. It sends the hello and a snapshot, then forwards every
 //! mirror change, turns each text frame into a validated command for the
-//! coordinator, and sends back the verdicts. Nothing a tablet sends can panic
+//! core, and sends back the verdicts. Nothing a tablet sends can panic
 //! the proxy or reach the device unvalidated, a tablet that floods is answered
 //! `rate_limited` beyond [`RATE_LIMIT`], and a tablet that stops reading is
 //! dropped after [`WRITE_TIMEOUT`] without delaying anyone else. A tablet that
@@ -14,6 +14,7 @@
 //! A tablet that has not done so within [`AUTH_TIMEOUT`] is closed, and one
 //! signed out from Settings is closed at once.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,8 +30,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::auth::{Access, Admission};
-use crate::coordinator::{Job, Replies};
 use crate::hub::{encode, now_ms, Hub};
+use crate::runner::{Job, Replies};
 
 /// A tablet must send its token within this long of connecting.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,6 +95,50 @@ impl TokenBucket {
 /// How long a stopping stand waits for the verdicts of a tablet's commands.
 pub const DRAIN: Duration = Duration::from_secs(4);
 
+impl TokenBucket {
+    /// Whether a frame now would find the bucket full (nothing to remember).
+    fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled_at);
+        self.tokens + elapsed.as_secs_f64() * self.limit.per_second >= self.limit.burst
+    }
+}
+
+/// Who a connection's frames count against: the tablet's token (by its id),
+/// so fifty connections from one tablet share one budget; without a PIN (no
+/// token), its address. On loopback every tablet shares one address (a
+/// developer's browser tabs, the tests, the benchmark), so there each
+/// connection counts alone.
+pub fn identity(token_id: Option<&str>, peer: SocketAddr) -> String {
+    match token_id {
+        Some(id) => format!("token {id}"),
+        None if peer.ip().is_loopback() => format!("connection {peer}"),
+        None => format!("address {}", peer.ip()),
+    }
+}
+
+/// One [`TokenBucket`] per [`identity`], shared by its connections.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    buckets: std::sync::Mutex<std::collections::HashMap<String, TokenBucket>>,
+}
+
+/// Identities remembered before full buckets (idle ones) are forgotten.
+const IDENTITIES: usize = 1024;
+
+impl RateLimits {
+    /// Takes a token from `who`'s bucket; false means the frame is over the limit.
+    pub fn take(&self, who: &str, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().expect("rate limits");
+        if buckets.len() >= IDENTITIES {
+            buckets.retain(|_, bucket| !bucket.is_full(now));
+        }
+        buckets
+            .entry(who.to_string())
+            .or_insert_with(|| TokenBucket::full(RATE_LIMIT, now))
+            .take(now)
+    }
+}
+
 /// What every tablet connection shares.
 pub struct Tablets {
     pub hub: Hub,
@@ -103,6 +148,8 @@ pub struct Tablets {
     pub stopping: watch::Receiver<bool>,
     /// The venue PIN and tablets' tokens, shared with the login page.
     pub access: Arc<Mutex<Access>>,
+    /// Frames allowed per tablet, shared by its connections.
+    pub limits: RateLimits,
 }
 
 /// Tablets send short commands: tungstenite's default 128 KiB read buffer,
@@ -118,7 +165,9 @@ pub fn config() -> WebSocketConfig {
         .max_frame_size(limit)
 }
 
-pub async fn serve<S>(ws: WebSocketStream<S>, tablets: Arc<Tablets>)
+/// Serves one tablet connected from `peer`: first its sign-in, then its
+/// board and commands; its frames count against its [`identity`].
+pub async fn serve<S>(ws: WebSocketStream<S>, tablets: Arc<Tablets>, peer: SocketAddr)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -127,7 +176,10 @@ where
     let Some(tablet) = authenticate(&mut frames, &tablets.access).await else {
         return close(&mut sink, CloseCode::Policy, "sign in with the venue PIN").await;
     };
-    let (snapshot, mut updates) = tablets.hub.subscribe();
+    let identity = identity(tablet.token_id(), peer);
+    let Some((snapshot, mut updates)) = tablets.hub.subscribe().await else {
+        return; // shutting down
+    };
     let hello = encode(&ServerMsg::Hello {
         protocol: PROTOCOL_VERSION,
         simulated: tablets.simulated,
@@ -135,7 +187,6 @@ where
     });
     let (reply_tx, mut replies): (Replies, _) = mpsc::unbounded_channel();
     let mut outbox = vec![Message::Text(hello), Message::Text(snapshot)];
-    let mut bucket = TokenBucket::full(RATE_LIMIT, Instant::now());
     let mut last_sent = Instant::now();
     let mut stopping = tablets.stopping.clone();
     // Commands sent on whose verdict the tablet waits; when to stop waiting.
@@ -166,7 +217,7 @@ where
                 }
             }
         }
-        // Biased, updates first: the coordinator publishes a change before it
+        // Biased, updates first: the core publishes a change before it
         // sends the verdict, so a tablet sees the new row before the ✓.
         tokio::select! {
             biased;
@@ -174,13 +225,18 @@ where
                 Ok(text) => outbox.push(Message::Text(text)),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "a slow tablet is resent a snapshot");
-                    outbox.push(Message::Text(tablets.hub.snapshot()));
+                    match tablets.hub.snapshot().await {
+                        Some(snapshot) => outbox.push(Message::Text(snapshot)),
+                        None => return,
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            Some((op, verdict)) = replies.recv() => {
-                in_flight.retain(|o| *o != op);
-                outbox.push(Message::Text(encode(&ServerMsg::Reply { op, verdict })));
+            Some(msg) = replies.recv() => {
+                if let ServerMsg::Reply { op, .. } = &msg {
+                    in_flight.retain(|o| o != op);
+                }
+                outbox.push(Message::Text(encode(&msg)));
             }
             true = crate::http::stopped(&mut stopping), if drained_by.is_none() => {
                 drained_by = Some(Instant::now() + DRAIN);
@@ -188,7 +244,7 @@ where
             _ = tokio::time::sleep_until(drained_by.unwrap_or_else(Instant::now)), if drained_by.is_some() => {}
             frame = frames.next() => match frame {
                 Some(Ok(data @ (Message::Text(_) | Message::Binary(_))))
-                    if !bucket.take(Instant::now()) =>
+                    if !tablets.limits.take(&identity, Instant::now()) =>
                 {
                     outbox.push(Message::Text(rate_limited(&data)));
                 }
@@ -303,9 +359,9 @@ fn shutting_down(op: Option<String>) -> Message {
     }))
 }
 
-/// Parses and validates one frame and hands a good command to the
-/// coordinator: its op id, whose verdict comes back on `replies`; or what
-/// to answer at once.
+/// Parses and validates one frame and hands a good command to the core:
+/// its op id, whose verdict comes back on `replies`; or what to answer at
+/// once.
 async fn take_command(
     text: &str,
     tablets: &Tablets,
@@ -349,16 +405,34 @@ mod tests {
 
     async fn tablet_of(access: Access) -> (WebSocketStream<tokio::io::DuplexStream>, Hub) {
         let (proxy_end, tablet_end) = tokio::io::duplex(64 * 1024);
-        let hub = Hub::new(MirrorState::default());
+        let (hub, mut asks) = Hub::new();
+        // The core's task answers subscriptions; here, with an empty board.
+        let answering = hub.clone();
+        tokio::spawn(async move {
+            while let Some(ask) = asks.recv().await {
+                if let crate::runner::Ask::Subscribe(reply) = ask {
+                    let snapshot = encode(&ServerMsg::Snapshot {
+                        state: MirrorState::default(),
+                        proxy_time_ms: 0,
+                    });
+                    let _ = reply.send((snapshot, answering.updates()));
+                }
+            }
+        });
         let tablets = Arc::new(Tablets {
             hub: hub.clone(),
             jobs: mpsc::channel(1).0,
             simulated: true,
             stopping: watch::channel(false).1,
             access: Arc::new(Mutex::new(access)),
+            limits: RateLimits::default(),
         });
         let server = WebSocketStream::from_raw_socket(proxy_end, Role::Server, None).await;
-        tokio::spawn(serve(server, tablets));
+        tokio::spawn(serve(
+            server,
+            tablets,
+            SocketAddr::from(([127, 0, 0, 1], 40000)),
+        ));
         let client = WebSocketStream::from_raw_socket(tablet_end, Role::Client, None).await;
         (client, hub)
     }
@@ -422,6 +496,24 @@ mod tests {
         assert!((0..40).all(|_| bucket.take(t0)));
         assert!(!bucket.take(t0));
         assert!(!bucket.take(t0 + Duration::from_millis(49)));
+    }
+
+    #[test]
+    fn connections_of_one_identity_share_one_budget() {
+        let t0 = Instant::now();
+        let limits = RateLimits::default();
+        let peer = |port| std::net::SocketAddr::from(([10, 0, 0, 7], port));
+        // Two connections from one address without a PIN: one budget.
+        let (a, b) = (identity(None, peer(1)), identity(None, peer(2)));
+        assert_eq!(a, b);
+        assert_eq!((0..100).filter(|_| limits.take(&a, t0)).count(), 40);
+        assert!(!limits.take(&b, t0));
+        // A token is its own identity, whatever the address.
+        assert!(limits.take(&identity(Some("tok"), peer(3)), t0));
+        // On loopback, each connection counts alone.
+        let local = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+        let other = std::net::SocketAddr::from(([127, 0, 0, 1], 10));
+        assert_ne!(identity(None, local), identity(None, other));
     }
 
     #[test]

@@ -149,7 +149,7 @@ async fn answers_from_another_address_are_ignored() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_silent_device_fails_the_request_at_the_deadline_and_is_unreachable_within_10_s() {
+async fn a_silent_device_fails_the_request_after_five_copies_and_is_unreachable_within_10_s() {
     let (_device, addr) = fake_device().await;
     let start = Instant::now();
     let driver = Driver::start(addr, Config::default()).await.unwrap();
@@ -160,19 +160,16 @@ async fn a_silent_device_fails_the_request_at_the_deadline_and_is_unreachable_wi
         start.elapsed()
     });
     let result = handle.request(Request::get("/v1/settings")).await;
+    // The whole RFC 7252 schedule (no round trip learnt: 2–3 s doubling),
+    // five copies, cut at MAX_TRANSMIT_SPAN (45 s) at the latest.
     assert!(
-        matches!(
-            result,
-            Err(ExchangeError::Timeout {
-                transmissions: 2..=3
-            })
-        ),
+        matches!(result, Err(ExchangeError::Timeout { transmissions: 5 })),
         "{result:?}"
     );
-    assert_eq!(
-        start.elapsed(),
-        Duration::from_secs(8),
-        "the default command deadline"
+    assert!(
+        start.elapsed() <= Duration::from_secs(45),
+        "{:?}",
+        start.elapsed()
     );
     let down_after = watcher.await.unwrap();
     println!("silent device declared unreachable after {down_after:?}");

@@ -7,8 +7,11 @@
 //!   proxy and the simulator.
 //! - [`protocol`]: the WebSocket messages between tablets and the proxy, and
 //!   the mirror of device state they carry.
+//! - [`verdicts`]: the words of the verdicts the proxy gives when a command
+//!   did not simply go through.
 
 pub mod device;
 pub mod limits;
 pub mod protocol;
 pub mod time;
+pub mod verdicts;

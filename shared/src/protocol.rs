@@ -346,6 +346,13 @@ pub enum ServerMsg {
         op: String,
         verdict: Verdict,
     },
+    /// The command is still being carried: its last attempt went unanswered,
+    /// reading the transmitter back showed it was not done, and it is being
+    /// sent again (`attempt` 2, 3, …). A `reply` follows.
+    Progress {
+        op: String,
+        attempt: u32,
+    },
     /// Sent when nothing else has been sent to the tablet for
     /// [`HEARTBEAT_AFTER_MS`], so a tablet that hears nothing at all for
     /// several times that knows its connection is half-open and reconnects.
@@ -466,6 +473,26 @@ pub struct Health {
     /// The device's clock minus the proxy's UTC clock, in seconds, so that
     /// `device_now = utc_now + offset` in the device's zone-less local time.
     pub device_clock_offset_s: Option<i64>,
+    /// The smoothed round trip (RFC 6298 SRTT), ms; none before the first.
+    #[serde(default)]
+    pub rtt_ms: Option<u32>,
+    /// The timeout the next request starts with before retransmitting, ms.
+    #[serde(default)]
+    pub rto_ms: Option<u32>,
+    /// Of the requests sent in the last minute, the percentage sent again.
+    #[serde(default)]
+    pub loss_percent: Option<u8>,
+    /// Unix ms (proxy clock) of the last notification of a change, and of
+    /// the device's last keep-alive ping.
+    #[serde(default)]
+    pub last_notification_ms: Option<i64>,
+    #[serde(default)]
+    pub last_ping_ms: Option<i64>,
+    /// Since Coaster started: device restarts noticed, and whole-board re-reads.
+    #[serde(default)]
+    pub reboots: u32,
+    #[serde(default)]
+    pub resyncs: u32,
 }
 
 /// A change to the mirror. Fields left `None`/empty are unchanged.

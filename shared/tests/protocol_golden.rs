@@ -26,6 +26,7 @@ fn server_file(msg: &ServerMsg) -> String {
         ServerMsg::Snapshot { .. } => "snapshot",
         ServerMsg::Delta { .. } => "delta",
         ServerMsg::Heartbeat { .. } => "heartbeat",
+        ServerMsg::Progress { .. } => "progress",
         ServerMsg::Tablets { .. } => "tablets",
         ServerMsg::Error { .. } => "error",
         ServerMsg::Reply { verdict, .. } => match verdict {
@@ -104,6 +105,13 @@ fn server_samples() -> Vec<ServerMsg> {
         last_contact_ms: Some(1_795_806_000_000),
         last_rtt_ms: Some(4),
         device_clock_offset_s: Some(-18_000),
+        rtt_ms: Some(5),
+        rto_ms: Some(250),
+        loss_percent: Some(3),
+        last_notification_ms: Some(1_795_805_990_000),
+        last_ping_ms: Some(1_795_805_980_000),
+        reboots: 1,
+        resyncs: 2,
     };
     let device = DeviceInfo {
         address: "10.0.1.32:5683".into(),
@@ -148,6 +156,10 @@ fn server_samples() -> Vec<ServerMsg> {
                 device: Some(device),
                 health: Some(health),
             },
+        },
+        ServerMsg::Progress {
+            op: "k3f9-18".into(),
+            attempt: 2,
         },
         ServerMsg::Heartbeat {
             proxy_time_ms: 1_795_806_005_456,

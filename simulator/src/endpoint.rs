@@ -216,13 +216,19 @@ impl Endpoint {
                 after = limit,
                 "simulated reboot: sessions, sequence and observers forgotten"
             );
-            self.requests_since_boot = 0;
-            self.device.reboot();
-            self.observers.clear();
-            self.retransmitter.clear();
-            self.blocks.clear();
-            self.dedupe.clear();
+            self.reboot();
         }
+    }
+
+    /// A power cycle: sessions, sequence, observers and every exchange
+    /// forgotten (the page log, being the radio's, is kept).
+    pub fn reboot(&mut self) {
+        self.requests_since_boot = 0;
+        self.device.reboot();
+        self.observers.clear();
+        self.retransmitter.clear();
+        self.blocks.clear();
+        self.dedupe.clear();
     }
 
     /// The response's code, options and payload (type and Message ID are set by `deliver`).

@@ -40,6 +40,31 @@ pub fn Header(state: State) -> impl IntoView {
             format!("{firmware} · {contact}")
         })
     };
+    // The panel behind the health line: what the link to the transmitter is
+    // doing. One text, a line per figure: cheaper in the wasm than a view each.
+    let health = move || {
+        let ago = |t: Option<i64>| {
+            t.map_or("never".into(), |t| {
+                timing::ago((state.proxy_now_ms() - t) / 1000)
+            })
+        };
+        let ms = |v: Option<u32>| v.map_or("—".into(), |v| format!("{v} ms"));
+        state.mirror.with(|m| {
+            let h = &m.health;
+            format!(
+                "Reachable: {}\nChanges: {}\nLast change: {}\nLast ping: {}\nRound trip: {}\nRetry after: {}\nResent, last minute: {}\nRestarts / resyncs: {} / {}",
+                if h.reachable { "yes" } else { "no" },
+                if h.observing { "pushed" } else { "polled" },
+                ago(h.last_notification_ms),
+                ago(h.last_ping_ms),
+                ms(h.rtt_ms),
+                ms(h.rto_ms),
+                h.loss_percent.map_or("—".into(), |p| format!("{p} %")),
+                h.reboots,
+                h.resyncs
+            )
+        })
+    };
     let summary = move || {
         state.mirror.with(|m| {
             let s = &m.statistics;
@@ -75,7 +100,10 @@ pub fn Header(state: State) -> impl IntoView {
                 <span class=move || format!("device-status {}", status().1) data-testid="device-status">
                     {move || status().0}
                 </span>
-                <span class="detail" data-testid="device-detail">{detail}</span>
+                <details class="detail health-panel" data-testid="device-detail">
+                    <summary>{detail}</summary>
+                    <p data-testid="health-panel">{health}</p>
+                </details>
                 <span class="summary" data-testid="summary">{summary}</span>
                 <span class="clock" aria-label="Transmitter clock" data-testid="clock">
                     {move || timing::clock(state.device_now())}

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::actions::use_actions;
-use crate::ops::{status_text, Status, Target};
+use crate::ops::{Status, Target};
 use crate::store::State;
 
 /// What the last tap on `target` is doing: sending, ✓, or the reason it
@@ -12,10 +12,9 @@ pub fn OpStatus(state: State, target: Target, #[prop(into)] testid: String) -> i
     // Not `shown` at the tablet's clock: that would wake every row's status
     // every second. The clock's prune takes a faded ✓ out of the log instead.
     let shown = move || {
-        state.ops.with(|log| {
-            log.latest(target)
-                .map(|op| (status_text(&op.command, &op.status), op.status.clone()))
-        })
+        state
+            .ops
+            .with(|log| log.latest(target).map(|op| (op.text(), op.status.clone())))
     };
     view! {
         <div class="op-status" role="status" aria-live="polite" data-testid=testid>

@@ -40,3 +40,34 @@ pub fn Overlay(state: State) -> impl IntoView {
         }}
     }
 }
+
+/// The transmitter is not answering, but the board is the last it showed:
+/// it stays readable (dimmed), and only the taps that would reach the
+/// transmitter are held back.
+pub fn unreachable(state: State) -> bool {
+    state.link.get() == Link::Live && !state.mirror.with(|m| m.health.reachable)
+}
+
+#[component]
+pub fn Unreachable(state: State) -> impl IntoView {
+    let text = move || {
+        let since = state
+            .mirror
+            .with(|m| m.health.last_contact_ms)
+            .map(|contact| {
+                let minutes = (contact / 1000 + state.tablet_utc_offset_s).div_euclid(60);
+                format!(
+                    " since {:02}:{:02}",
+                    minutes.div_euclid(60) % 24,
+                    minutes % 60
+                )
+            })
+            .unwrap_or_default();
+        format!("Transmitter unreachable{since} — commands will wait up to 30 s")
+    };
+    view! {
+        <div class="unreachable" role="status" data-testid="unreachable" hidden=move || !unreachable(state)>
+            {text}
+        </div>
+    }
+}

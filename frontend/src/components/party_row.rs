@@ -13,6 +13,9 @@ use crate::ops::Target;
 use crate::store::{Dialog, State};
 use crate::timing::{self, party_timing, RowWrites};
 
+/// A re-page this soon after the last page asks first.
+const REPAGE_ASK_S: i64 = 5;
+
 #[component]
 pub fn PartyRow(state: State, party: Party) -> impl IntoView {
     let actions = use_actions();
@@ -80,14 +83,25 @@ pub fn PartyRow(state: State, party: Party) -> impl IntoView {
     });
     on_cleanup(move || state.timers.remove(timer));
 
+    let notified = party.session.notified;
     let page = move |_| {
-        actions.send(
-            Command::PageSession {
-                number: i64::from(number),
-                page_mode: Some(PageMode::default().name().to_string()),
-            },
-            target,
-        )
+        let command = Command::PageSession {
+            number: i64::from(number),
+            page_mode: Some(PageMode::default().name().to_string()),
+        };
+        // A second tap right after a page is a double tap more often than a
+        // decision: ask. A deliberate re-page later stays one tap.
+        let ago = notified.map(|t| state.device_now_s.get_untracked() - t.seconds());
+        match ago {
+            Some(ago) if ago < REPAGE_ASK_S => actions.open(Dialog::Confirm {
+                title: format!("Page pager {number} again?"),
+                body: format!("It was paged {} s ago.", ago.max(0)),
+                confirm: "Page again".into(),
+                command,
+                target,
+            }),
+            _ => actions.send(command, target),
+        }
     };
     let seat = move |_| {
         actions.send(

@@ -60,19 +60,9 @@ pub struct Observation {
 }
 
 impl Driver {
-    /// Binds a UDP socket (loopback for a loopback device, else the unspecified
-    /// address of the device's family, port 0), connects it to the device and
-    /// starts the task. Connected, the OS sends only to the device and delivers
-    /// only the device's datagrams, whatever any caller asks for.
+    /// Binds a [`device_socket`] and starts the task.
     pub async fn start(device: SocketAddr, config: Config) -> io::Result<Driver> {
-        let ip = match (device.is_ipv4(), device.ip().is_loopback()) {
-            (true, true) => Ipv4Addr::LOCALHOST.into(),
-            (true, false) => Ipv4Addr::UNSPECIFIED.into(),
-            (false, true) => Ipv6Addr::LOCALHOST.into(),
-            (false, false) => Ipv6Addr::UNSPECIFIED.into(),
-        };
-        let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
-        socket.connect(device).await?;
+        let socket = device_socket(device).await?;
         let local_addr = socket.local_addr()?;
         let now = Instant::now().into_std();
         let endpoint = Endpoint::new(config, device, rand::random(), now);
@@ -119,6 +109,22 @@ impl Driver {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
     }
+}
+
+/// Binds a UDP socket (loopback for a loopback device, else the unspecified
+/// address of the device's family, port 0) and connects it to the device:
+/// connected, the OS sends only to the device and delivers only the device's
+/// datagrams, whatever any caller asks for.
+pub async fn device_socket(device: SocketAddr) -> io::Result<UdpSocket> {
+    let ip = match (device.is_ipv4(), device.ip().is_loopback()) {
+        (true, true) => Ipv4Addr::LOCALHOST.into(),
+        (true, false) => Ipv4Addr::UNSPECIFIED.into(),
+        (false, true) => Ipv6Addr::LOCALHOST.into(),
+        (false, false) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+    socket.connect(device).await?;
+    Ok(socket)
 }
 
 impl Handle {

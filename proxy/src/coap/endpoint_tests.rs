@@ -154,9 +154,18 @@ fn retransmits_with_doubling_timeouts_then_gives_up() {
     }
 }
 
+/// A deadline shorter than the retransmission schedule (the default lets
+/// the schedule run to its end).
+fn eight_second_deadline() -> Config {
+    Config {
+        exchange_deadline: 8 * SEC,
+        ..Config::default()
+    }
+}
+
 #[test]
 fn the_command_deadline_fails_the_request_and_the_queue_moves_on() {
-    let mut h = Harness::new(Config::default());
+    let mut h = Harness::new(eight_second_deadline());
     let a = h.ep.submit(Request::get("/v1/settings"), h.t0);
     let b = h.ep.submit(Request::get("/v1/sessions"), h.at(1.0));
     let sends = h.run_until(h.at(8.5));
@@ -201,7 +210,7 @@ fn the_command_deadline_fails_the_request_and_the_queue_moves_on() {
 
 #[test]
 fn a_request_queued_past_its_deadline_fails_without_being_sent() {
-    let mut h = Harness::new(Config::default());
+    let mut h = Harness::new(eight_second_deadline());
     h.ep.submit(Request::get("/v1/settings"), h.t0);
     let b = h.ep.submit(Request::get("/v1/sessions"), h.t0);
     h.run_until(h.at(8.0));
@@ -665,4 +674,50 @@ fn caller_probe_mode_asks_the_caller_instead_of_pinging() {
     h.ep.submit(Request::get("/v1/sessions").with_etag(vec![1]), h.at(3.5));
     h.run_until(h.at(9.5));
     assert!(!h.ep.health(h.at(9.5)).reachable);
+}
+
+#[test]
+fn only_answers_to_what_is_in_flight_count_as_contact() {
+    let mut h = Harness::new(Config::default());
+    h.ep.submit(Request::get("/v1/sessions"), h.t0);
+    let req = h.sent().remove(0);
+    let mid = req.header.message_id;
+    let ack = empty(MessageType::Acknowledgement, mid);
+    // The device: "a separate response will follow". Then it vanishes.
+    h.receive(&ack, h.at(0.1));
+    assert_eq!(h.ep.health(h.at(0.1)).last_contact, Some(h.at(0.1)));
+    // A forger on the LAN replays that ACK and sends resets and a
+    // notification with guessed ids from the device's address.
+    let mut t = 0.5;
+    while t < 12.0 {
+        h.receive(&ack, h.at(t));
+        h.receive(&empty(MessageType::Reset, mid.wrapping_add(7)), h.at(t));
+        let forged = response(
+            MessageType::Confirmable,
+            0x1234,
+            &[9; 8],
+            Code::CONTENT,
+            b"{}",
+        );
+        h.receive(&forged, h.at(t));
+        t += 0.5;
+    }
+    let health = h.ep.health(h.at(12.0));
+    assert_eq!(health.last_contact, Some(h.at(0.1)), "no forged contact");
+    assert!(!health.reachable);
+}
+
+#[test]
+fn message_ids_start_where_the_seed_says_not_at_a_fixed_value() {
+    let first_mid = |seed| {
+        let t0 = Instant::now();
+        let mut ep = Endpoint::new(Config::default(), device(), seed, t0);
+        ep.submit(Request::get("/v1/settings"), t0);
+        Packet::from_bytes(&ep.poll_transmit().unwrap())
+            .unwrap()
+            .header
+            .message_id
+    };
+    let mids: std::collections::HashSet<u16> = (0..8).map(first_mid).collect();
+    assert_eq!(mids.len(), 8, "{mids:?}");
 }

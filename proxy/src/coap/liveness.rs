@@ -6,6 +6,7 @@
 //! When the link is idle the endpoint probes (a CoAP ping, or the caller's
 //! own request), so a dead device is noticed even when nobody sends commands.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::Config;
@@ -19,7 +20,15 @@ pub struct LinkHealth {
     /// First transmission to answer, for the last message answered without a
     /// retransmission (Karn's rule: a retransmitted one's answer is ambiguous).
     pub last_rtt: Option<Duration>,
+    /// Of the Confirmable messages sent in the last [`LOSS_WINDOW`], the
+    /// percentage that were retransmissions: what the link lost, seen from here.
+    pub loss_percent: Option<u8>,
 }
+
+/// How far back [`LinkHealth::loss_percent`] looks.
+pub const LOSS_WINDOW: Duration = Duration::from_secs(60);
+/// A bound on the transmissions remembered for it, whatever the rate.
+const LOSS_SAMPLES: usize = 4096;
 
 #[derive(Debug)]
 pub struct Liveness {
@@ -29,6 +38,8 @@ pub struct Liveness {
     waiting_since: Option<Instant>,
     last_probe: Option<Instant>,
     last_rtt: Option<Duration>,
+    /// Recent Confirmable transmissions: when, and whether a retransmission.
+    sent: VecDeque<(Instant, bool)>,
 }
 
 impl Liveness {
@@ -39,6 +50,7 @@ impl Liveness {
             waiting_since: None,
             last_probe: None,
             last_rtt: None,
+            sent: VecDeque::new(),
         }
     }
 
@@ -48,7 +60,39 @@ impl Liveness {
     }
 
     pub fn sent_confirmable(&mut self, now: Instant) {
+        self.awaiting(now);
+        self.record(now, false);
+    }
+
+    /// Something from the device is due (a separate response).
+    pub fn awaiting(&mut self, now: Instant) {
         self.waiting_since.get_or_insert(now);
+    }
+
+    pub fn retransmitted(&mut self, now: Instant) {
+        self.record(now, true);
+    }
+
+    fn record(&mut self, now: Instant, retransmission: bool) {
+        while self.sent.len() >= LOSS_SAMPLES
+            || self
+                .sent
+                .front()
+                .is_some_and(|(at, _)| now.saturating_duration_since(*at) > LOSS_WINDOW)
+        {
+            self.sent.pop_front();
+        }
+        self.sent.push_back((now, retransmission));
+    }
+
+    fn loss_percent(&self, now: Instant) -> Option<u8> {
+        let recent = self
+            .sent
+            .iter()
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= LOSS_WINDOW);
+        let (total, lost) =
+            recent.fold((0usize, 0usize), |(t, l), (_, r)| (t + 1, l + *r as usize));
+        (total > 0).then(|| (lost * 100 / total) as u8)
     }
 
     pub fn answered_first_try(&mut self, rtt: Duration) {
@@ -70,6 +114,7 @@ impl Liveness {
             reachable: self.unreachable_at(config).is_none_or(|at| now < at),
             last_contact: self.last_rx,
             last_rtt: self.last_rtt,
+            loss_percent: self.loss_percent(now),
         }
     }
 

@@ -7,6 +7,7 @@
 //!
 //! - [`message`]: requests and responses, and their CoAP encoding (via coap-lite)
 //! - [`retransmit`]: the Confirmable retransmission schedule
+//! - [`rtt`]: the round-trip estimate the first timeout is learnt from
 //! - [`block`]: Block2 option values and body reassembly
 //! - [`observe`]: notification freshness
 //! - [`dedupe`]: message ids already answered
@@ -27,6 +28,7 @@ pub mod liveness;
 pub mod message;
 pub mod observe;
 pub mod retransmit;
+pub mod rtt;
 
 pub use config::Config;
 pub use driver::{Driver, Handle, Observation};
@@ -34,3 +36,4 @@ pub use endpoint::{Endpoint, Event, ExchangeError, Probe};
 pub use exchange::ExchangeId;
 pub use liveness::LinkHealth;
 pub use message::{Code, Method, Request, Response};
+pub use rtt::RttEstimate;

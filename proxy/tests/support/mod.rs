@@ -115,7 +115,9 @@ impl Tablet {
             ServerMsg::Snapshot { state, .. } => self.state = state.clone(),
             ServerMsg::Delta { delta } => self.state.apply(delta),
             ServerMsg::Reply { .. } | ServerMsg::Error { .. } => self.unclaimed.push(msg.clone()),
-            ServerMsg::Heartbeat { .. } | ServerMsg::Tablets { .. } => {}
+            ServerMsg::Heartbeat { .. }
+            | ServerMsg::Tablets { .. }
+            | ServerMsg::Progress { .. } => {}
         }
         msg
     }

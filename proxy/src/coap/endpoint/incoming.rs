@@ -12,6 +12,12 @@ use super::super::observe::Freshness;
 use super::super::retransmit::Schedule;
 use super::{Endpoint, Event, ExchangeError, Observation, Purpose, MAX_BLOCK_RESTARTS};
 
+/// How long a separate response may take after the device's empty ACK: the
+/// device retransmits it on RFC 7252 timers, so three of its copies (at 0,
+/// 2–3 and 6–9 s) fit, and one that never arrives holds the one request
+/// slot no longer than that before the core reads back instead.
+const SEPARATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Endpoint {
     pub fn handle_datagram(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) {
         if from != self.peer {
@@ -22,7 +28,9 @@ impl Endpoint {
             tracing::debug!(len = bytes.len(), "ignoring a datagram that is not CoAP");
             return;
         };
-        self.liveness.received(now);
+        // Only an answer we can match to something we sent, or a notification
+        // on an observation we hold, counts as contact: any LAN host can send
+        // a decodable datagram from the device's address.
         let Incoming {
             kind,
             message_id: mid,
@@ -34,14 +42,25 @@ impl Endpoint {
                 if self.ping_answered(mid, now) {
                     return;
                 }
-                if let Some(flight) = self.active_flight(mid) {
-                    // The device will answer separately (RFC 7252 §5.2.2): stop retransmitting.
+                // Only the first: a copy (a duplicate, or a forger's replay)
+                // of an empty ACK already taken proves nothing new.
+                let first = self.active_flight(mid).filter(|f| f.schedule.is_some());
+                if let Some(flight) = first {
+                    // The device will answer separately (RFC 7252 §5.2.2): stop
+                    // retransmitting, and wait a bounded time for the answer,
+                    // which counts as awaited for liveness: a device that
+                    // vanishes meanwhile is noticed like any silent one.
                     let schedule = flight.schedule.take();
                     self.karn(schedule.as_ref(), now);
+                    self.liveness.received(now);
+                    self.liveness.awaiting(now);
+                    let exchange = self.active.as_mut().expect("active_flight found it");
+                    exchange.deadline = exchange.deadline.min(now + SEPARATE_WAIT);
                 }
             }
             (MessageType::Reset, _) => {
                 if !self.ping_answered(mid, now) && self.active_flight(mid).is_some() {
+                    self.liveness.received(now);
                     let exchange = self.active.take().expect("active_flight found it");
                     self.fail(exchange, ExchangeError::Reset);
                     self.pump(now);
@@ -61,6 +80,7 @@ impl Endpoint {
                 if let Some(flight) = self.active_flight(mid).filter(|_| matches) {
                     let schedule = flight.schedule.take();
                     self.karn(schedule.as_ref(), now);
+                    self.liveness.received(now);
                     let response = Response {
                         code,
                         payload,
@@ -103,6 +123,9 @@ impl Endpoint {
                     tracing::debug!(mid, "rejecting a response with a token we do not know");
                     MessageType::Reset
                 };
+                if for_active || for_observation {
+                    self.liveness.received(now);
+                }
                 // Answer before acting, so the ACK precedes any request the response triggers.
                 let reply = confirmable.then(|| message::empty(reply, mid));
                 self.transmits.extend(reply.clone());
@@ -119,8 +142,9 @@ impl Endpoint {
                         .as_mut()
                         .and_then(|e| e.flight.as_mut())
                         .expect("matched");
-                    let schedule = flight.schedule.take();
-                    self.karn(schedule.as_ref(), now);
+                    // No round trip from a separate response: its timing is
+                    // the device's work and its own retransmissions.
+                    flight.schedule = None;
                     self.on_response(response, block2, now);
                 } else if for_observation {
                     self.on_notification(&token, response, block2, now);
@@ -140,6 +164,8 @@ impl Endpoint {
         match self.ping {
             Some((ping, sent)) if ping == mid => {
                 self.ping = None;
+                self.liveness.received(now);
+                self.rtt.sample(now - sent);
                 self.liveness.answered_first_try(now - sent);
                 true
             }
@@ -147,10 +173,12 @@ impl Endpoint {
         }
     }
 
-    /// Karn's rule: only an answer to a message sent once gives a round-trip time.
+    /// Karn's rule, widened (see [`Schedule::round_trip`]): only an answer
+    /// that can belong to one copy of the message gives a round-trip time.
     fn karn(&mut self, schedule: Option<&Schedule>, now: Instant) {
-        if let Some(s) = schedule.filter(|s| s.retransmits == 0) {
-            self.liveness.answered_first_try(now - s.first_sent);
+        if let Some(rtt) = schedule.and_then(|s| s.round_trip(now)) {
+            self.rtt.sample(rtt);
+            self.liveness.answered_first_try(rtt);
         }
     }
 

@@ -20,6 +20,7 @@ use super::liveness::{LinkHealth, Liveness};
 use super::message::{self, Outgoing, Request, Response};
 use super::observe::Freshness;
 use super::retransmit::{Schedule, Tick};
+use super::rtt::{RttEstimate, RttEstimator};
 use super::Config;
 
 /// Token length: 8 random bytes make a forged or stale match implausible.
@@ -110,6 +111,7 @@ pub struct Endpoint {
     observations: HashMap<Vec<u8>, Observation>,
     seen: Seen,
     liveness: Liveness,
+    rtt: RttEstimator,
     probe: Probe,
     /// The last ping: its message id and when it went out.
     ping: Option<(u16, Instant)>,
@@ -132,6 +134,7 @@ impl Endpoint {
             observations: HashMap::new(),
             seen: Seen::default(),
             liveness: Liveness::new(now),
+            rtt: RttEstimator::default(),
             probe: Probe::Ping,
             ping: None,
             transmits: VecDeque::new(),
@@ -178,6 +181,16 @@ impl Endpoint {
         self.liveness.health(&self.config, now)
     }
 
+    /// The round-trip estimate and the timeout the next exchange starts with.
+    pub fn rtt(&self) -> RttEstimate {
+        self.rtt.estimate(&self.config)
+    }
+
+    /// Whether nothing is queued or in flight: the caller may submit without waiting.
+    pub fn is_idle(&self) -> bool {
+        self.active.is_none() && self.queue.is_empty()
+    }
+
     /// The earliest instant at which [`Endpoint::handle_timeout`] has work to do.
     pub fn poll_timeout(&self, now: Instant) -> Option<Instant> {
         let queued = self.queue.iter().map(|e| e.deadline);
@@ -221,10 +234,12 @@ impl Endpoint {
                         Tick::Retransmit => {
                             let flight = exchange.flight.as_ref().expect("checked above");
                             self.transmits.push_back(flight.bytes.clone());
+                            self.liveness.retransmitted(now);
                             exchange.transmissions += 1;
                             self.active = Some(exchange);
                         }
                         Tick::GiveUp => {
+                            self.rtt.gave_up();
                             let transmissions = exchange.transmissions;
                             self.fail(exchange, ExchangeError::Timeout { transmissions });
                         }
@@ -281,10 +296,6 @@ impl Endpoint {
         }
     }
 
-    fn is_idle(&self) -> bool {
-        self.active.is_none() && self.queue.is_empty()
-    }
-
     /// NSTART = 1: the next queued exchange goes out only when none is in flight.
     fn pump(&mut self, now: Instant) {
         while self.active.is_none() {
@@ -329,7 +340,11 @@ impl Endpoint {
             message_id,
             token,
             bytes,
-            schedule: Some(Schedule::start(&self.config, &mut self.rng, now)),
+            schedule: Some({
+                let first = self.rtt.first_timeout(&self.config, &mut self.rng);
+                let longest = self.rtt.longest_wait(&self.config, first);
+                Schedule::start(first, longest, now)
+            }),
         });
         Ok(())
     }
