@@ -281,6 +281,7 @@ fn health(v: &Json) -> Res<Health> {
         last_ping_ms: opt_int(v, "last_ping_ms")?,
         reboots: int_or(v, "reboots", 0)?,
         resyncs: int_or(v, "resyncs", 0)?,
+        command_deadline_s: opt_int(v, "command_deadline_s")?,
     })
 }
 
@@ -575,6 +576,7 @@ mod tests {
             last_ping_ms: None,
             reboots: 1,
             resyncs: 2,
+            command_deadline_s: Some(30),
         };
         let device = DeviceInfo {
             address: "127.0.0.1:5683".into(),

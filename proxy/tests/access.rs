@@ -1,17 +1,14 @@
 //! The stand on a LAN: HTTPS with Coaster's own CA, the venue PIN, tokens,
 //! the wrong-PIN lockout and the WebSocket's Origin check — over real TLS.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod stand;
 
 use futures_util::{SinkExt, StreamExt};
 use proxy::app::{Options, Running, Tls};
+use stand::{status_and_body, tls_connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
-use tokio_rustls::{client::TlsStream, TlsConnector};
+use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -28,25 +25,6 @@ async fn start(data_dir: &std::path::Path) -> Running {
     .expect("coaster starts with TLS")
 }
 
-/// A TLS connection that trusts only Coaster's CA, as an installed tablet does.
-async fn connect(addr: SocketAddr, ca_pem: &str) -> TlsStream<TcpStream> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .expect("the certificate is trusted through Coaster's CA")
-}
-
 /// One HTTP/1.1 exchange; returns (status, body).
 async fn http(
     running: &Running,
@@ -55,7 +33,9 @@ async fn http(
     headers: &str,
     body: &str,
 ) -> (u16, String) {
-    let mut tls = connect(running.addr, running.ca_pem.as_ref().unwrap()).await;
+    let mut tls = tls_connect(running.addr, running.ca_pem.as_ref().unwrap().as_bytes())
+        .await
+        .expect("the certificate is trusted through Coaster's CA");
     let port = running.addr.port();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: https://localhost:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}\r\n{body}",
@@ -64,19 +44,15 @@ async fn http(
     tls.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     let _ = tls.read_to_end(&mut response).await;
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    status_and_body(&response)
 }
 
 /// The first answer to a WebSocket whose first frame carries `token`: a
 /// message, or the HTTP status or close code that refused it.
 async fn websocket(running: &Running, token: Option<&str>, origin: &str) -> Result<Message, u16> {
-    let tls = connect(running.addr, running.ca_pem.as_ref().unwrap()).await;
+    let tls = tls_connect(running.addr, running.ca_pem.as_ref().unwrap().as_bytes())
+        .await
+        .expect("the certificate is trusted through Coaster's CA");
     let path = format!("wss://localhost:{}/ws", running.addr.port());
     let mut request = path.into_client_request().unwrap();
     request

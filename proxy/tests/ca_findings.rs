@@ -3,39 +3,14 @@
 //! ca.pem silently made a new CA over the old key) and a CA made on
 //! 29 February that expired the moment it was made.
 
-mod findings;
+mod stand;
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
-use findings::{coaster, refused_start, temp_dir, Stand};
 use sha2::{Digest, Sha256};
-use tokio::net::TcpStream;
+use stand::{coaster, refused_start, temp_dir, tls_connect, Stand};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
-use tokio_rustls::TlsConnector;
-
-/// A TLS handshake trusting only the CA in `ca_pem`, as an installed tablet.
-async fn handshake(addr: SocketAddr, ca_pem: &[u8]) -> Result<(), String> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 fn fingerprint(ca_pem: &[u8]) -> String {
     let der = CertificateDer::from_pem_slice(ca_pem).unwrap();
@@ -47,7 +22,7 @@ fn fingerprint(ca_pem: &[u8]) -> String {
 }
 
 fn tls_stand(dir: &Path) -> Stand {
-    Stand::start(coaster(dir, &["--tls"], None), dir)
+    Stand::launch(coaster(dir, &["--tls"], None))
 }
 
 #[tokio::test]
@@ -61,7 +36,7 @@ async fn damaged_ca_files_stop_start_up_until_restored() {
     );
     // The fingerprint staff compare is logged at start (/ca shows it too).
     assert!(stand.log().contains(&fingerprint(&cert)), "{}", stand.log());
-    handshake(stand.addr, &cert).await.unwrap();
+    tls_connect(stand.addr, &cert).await.unwrap();
     drop(stand);
 
     // A key cut short by a power cut.
@@ -90,7 +65,7 @@ async fn damaged_ca_files_stop_start_up_until_restored() {
     // Both restored: the same CA, trusted by tablets as before.
     std::fs::write(tls.join("ca.pem"), &cert).unwrap();
     let stand = tls_stand(&dir);
-    handshake(stand.addr, &cert).await.unwrap();
+    tls_connect(stand.addr, &cert).await.unwrap();
     drop(stand);
     // Nothing half-written is left behind.
     let names: Vec<_> = std::fs::read_dir(&tls)
@@ -117,7 +92,7 @@ async fn a_ca_made_on_29_february_is_valid_for_its_term() {
         .env("LD_PRELOAD", libfaketime)
         .env("FAKETIME", "@2024-02-29 12:00:00")
         .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
-    let stand = Stand::start(on_leap_day, &dir);
+    let stand = Stand::launch(on_leap_day);
     drop(stand);
     let cert = std::fs::read(dir.join("tls/ca.pem")).unwrap();
     let der = CertificateDer::from_pem_slice(&cert).unwrap();
@@ -130,7 +105,7 @@ async fn a_ca_made_on_29_february_is_valid_for_its_term() {
 
     let stand = tls_stand(&dir);
     // (A rustls client does not look at a trust anchor's dates; a tablet may.)
-    handshake(stand.addr, &cert)
+    tls_connect(stand.addr, &cert)
         .await
         .expect("a CA made on 29 February is trusted today");
     drop(stand);

@@ -4,49 +4,21 @@
 //! acknowledged, every page on the air exactly once. And a proxy killed and
 //! restarted mid-command: the command resent to the new one pages once.
 
+mod stand;
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command as Process, Stdio};
 use std::time::Duration;
 
 use shared::protocol::Command;
+use stand::{coaster, temp_dir, Stand};
 use support::{board, device_board, start_simulator, until_live, Tablet};
 
-/// The `coaster` binary on 127.0.0.1:0, talking to `device`; returns the
-/// process and where tablets connect.
-fn start_binary(device: SocketAddr, data_dir: &Path) -> (Child, SocketAddr) {
-    let mut child = Process::new(env!("CARGO_BIN_EXE_coaster"))
-        .args(["--listen", "127.0.0.1:0", "--dist", "/nonexistent"])
-        .arg("--device")
-        .arg(device.to_string())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("coaster starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("coaster listening on http://")
-        .and_then(|a| a.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    (child, addr)
-}
-
-fn data_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("coaster-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// The `coaster` binary talking to `device`.
+fn start_binary(device: SocketAddr, data_dir: &Path) -> Stand {
+    let device = device.to_string();
+    Stand::launch(coaster(data_dir, &["--device", &device], None))
 }
 
 fn script(first: i64) -> Vec<Command> {
@@ -81,7 +53,8 @@ async fn thirty_percent_loss_every_command_acknowledged_every_page_once() {
         c.seed = 11;
     })
     .await;
-    let (mut coaster, addr) = start_binary(sim.local_addr(), &data_dir("lossy"));
+    let stand = start_binary(sim.local_addr(), &temp_dir("lossy"));
+    let addr = stand.addr;
     let started = std::time::Instant::now();
     let mut runs = Vec::new();
     for (name, first) in [("a", 1), ("b", 16)] {
@@ -118,16 +91,16 @@ async fn thirty_percent_loss_every_command_acknowledged_every_page_once() {
             })
             .await;
     }
-    coaster.kill().unwrap();
-    let _ = coaster.wait();
+    drop(stand);
     sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_resent_to_a_restarted_proxy_pages_once() {
     let sim = start_simulator(|_| {}).await;
-    let dir = data_dir("restart");
-    let (mut first, addr) = start_binary(sim.local_addr(), &dir);
+    let dir = temp_dir("restart");
+    let first = start_binary(sim.local_addr(), &dir);
+    let addr = first.addr;
     let mut tablet = Tablet::connect(addr, "t").await;
     until_live(&mut tablet).await;
     let create = Command::CreateSession {
@@ -146,18 +119,17 @@ async fn a_page_resent_to_a_restarted_proxy_pages_once() {
     while sim.pages().is_empty() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    first.kill().unwrap();
-    let _ = first.wait();
+    drop(first); // SIGKILL
     drop(tablet);
     // A new proxy, same data directory; the tablet reconnects and resends.
-    let (mut second, addr) = start_binary(sim.local_addr(), &dir);
+    let second = start_binary(sim.local_addr(), &dir);
+    let addr = second.addr;
     let mut tablet = Tablet::connect(addr, "t").await;
     until_live(&mut tablet).await;
     tablet.resend(&op, page).await;
     let verdict = tablet.verdict(&op).await;
     assert!(verdict.is_acknowledged(), "{verdict:?}");
     assert_eq!(sim.pages().len(), 1, "paged once across the restart");
-    second.kill().unwrap();
-    let _ = second.wait();
+    drop(second);
     sim.shutdown().await;
 }

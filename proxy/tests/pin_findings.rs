@@ -4,14 +4,14 @@
 //! token in the URL, a lost tablet that could not be signed out, a stand
 //! listening off loopback with no PIN.
 
-mod findings;
+mod stand;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use findings::{coaster, refused_start, temp_dir, Stand};
 use futures_util::{SinkExt, StreamExt};
 use sha2::{Digest, Sha256, Sha512};
+use stand::{coaster, refused_start, status_and_body, temp_dir, Stand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 const PIN: &str = "739164";
 
 fn start(data_dir: &std::path::Path) -> Stand {
-    Stand::start(coaster(data_dir, &[], Some(PIN)), data_dir)
+    Stand::launch(coaster(data_dir, &[], Some(PIN)))
 }
 
 /// One HTTP/1.1 exchange from the source address `from`; (status, body).
@@ -41,13 +41,7 @@ async fn http_from(from: IpAddr, to: SocketAddr, head: &str, body: &str) -> (u16
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     tcp.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    status_and_body(&response)
 }
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -340,13 +334,13 @@ async fn a_lost_tablet_is_signed_out_from_another() {
     drop(stand);
 
     // And after a restart, with --token-days keeping it.
-    let stand = Stand::start(coaster(&dir, &["--token-days", "30"], Some(PIN)), &dir);
+    let stand = Stand::launch(coaster(&dir, &["--token-days", "30"], Some(PIN)));
     let mut ws = websocket(&stand, "/ws", auth(&bar)).await;
     assert_eq!(next_type(&mut ws).await.as_deref(), Some("hello"));
     drop(stand);
 
     // A new PIN signs every tablet out.
-    let stand = Stand::start(coaster(&dir, &[], Some("864209")), &dir);
+    let stand = Stand::launch(coaster(&dir, &[], Some("864209")));
     let mut ws = websocket(&stand, "/ws", auth(&bar)).await;
     assert_eq!(next_type(&mut ws).await, None);
     drop(stand);
@@ -380,7 +374,7 @@ fn the_pin_is_required_off_loopback_long_and_never_on_the_command_line() {
     let file = dir.join("pin");
     std::fs::write(&file, format!("{PIN}\n")).unwrap();
     let pin_file = file.to_str().unwrap();
-    let stand = Stand::start(coaster(&dir, &["--pin-file", pin_file], None), &dir);
+    let stand = Stand::launch(coaster(&dir, &["--pin-file", pin_file], None));
     drop(stand);
     let (code, stderr) = refused_start(coaster(&dir, &["--pin-file", pin_file], Some(PIN)));
     assert_eq!(code, 2, "{stderr}");

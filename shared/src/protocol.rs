@@ -493,6 +493,10 @@ pub struct Health {
     pub reboots: u32,
     #[serde(default)]
     pub resyncs: u32,
+    /// How long a command is carried before it is answered `unreachable`
+    /// (`--command-deadline`), in seconds, so the host is told the real wait.
+    #[serde(default)]
+    pub command_deadline_s: Option<u32>,
 }
 
 /// A change to the mirror. Fields left `None`/empty are unchanged.

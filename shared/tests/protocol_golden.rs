@@ -112,6 +112,7 @@ fn server_samples() -> Vec<ServerMsg> {
         last_ping_ms: Some(1_795_805_980_000),
         reboots: 1,
         resyncs: 2,
+        command_deadline_s: Some(30),
     };
     let device = DeviceInfo {
         address: "10.0.1.32:5683".into(),

@@ -63,7 +63,13 @@ pub fn Unreachable(state: State) -> impl IntoView {
                 )
             })
             .unwrap_or_default();
-        format!("Transmitter unreachable{since} — commands will wait up to 30 s")
+        // The wait is the proxy's `--command-deadline`, not a number of ours.
+        let wait = state
+            .mirror
+            .with(|m| m.health.command_deadline_s)
+            .map(|s| format!(" — commands will wait up to {s} s"))
+            .unwrap_or_default();
+        format!("Transmitter unreachable{since}{wait}")
     };
     view! {
         <div class="unreachable" role="status" data-testid="unreachable" hidden=move || !unreachable(state)>

@@ -47,6 +47,7 @@ impl<T: Clone> Core<T> {
             last_ping_ms: self.tally.last_ping.map(second),
             reboots: self.tally.reboots,
             resyncs: self.tally.resyncs,
+            command_deadline_s: Some(self.config.command_deadline.as_secs() as u32),
         };
         let delta = self.mirror.set_health(health);
         if !delta.is_empty() {

@@ -6,10 +6,10 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,30 +30,63 @@ pub struct Stand {
     pub addr: SocketAddr,
     /// Everything the stand logged so far.
     log: Arc<Mutex<String>>,
-    dir: PathBuf,
+    /// A folder of the kit's own, removed with the stand.
+    scratch: Option<PathBuf>,
+}
+
+/// A fresh folder under the system's temporary directory.
+pub fn temp_dir(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("coaster-{what}-{}", proxy::auth::new_token()))
+}
+
+/// The `coaster` command on 127.0.0.1:0 with `data_dir` and no dashboard
+/// (unless `args` give `--listen` or `--dist`), the PIN (if any) in
+/// COASTER_PIN as the README says, and its output piped for [`Stand::launch`].
+pub fn coaster(data_dir: &Path, args: &[&str], pin: Option<&str>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coaster"));
+    if !args.contains(&"--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
+    if !args.contains(&"--dist") {
+        command
+            .arg("--dist")
+            .arg(std::env::temp_dir().join("coaster-tests-no-dist"));
+    }
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("COASTER_PIN")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(pin) = pin {
+        command.env("COASTER_PIN", pin);
+    }
+    command
 }
 
 impl Stand {
     /// Starts `coaster` on 127.0.0.1:0 serving a fresh small dist/, with the
     /// built-in simulator unless `args` name a device.
     pub fn start(args: &[&str]) -> Stand {
-        let dir = std::env::temp_dir().join(format!("coaster-stand-{}", proxy::auth::new_token()));
+        let dir = temp_dir("stand");
         std::fs::create_dir_all(dir.join("dist")).unwrap();
         std::fs::write(dir.join("dist/index.html"), INDEX_HTML).unwrap();
         std::fs::write(dir.join("dist/app.js"), APP_JS).unwrap();
         std::fs::write(dir.join("secret.txt"), SECRET).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coaster"))
-            .args(["--listen", "127.0.0.1:0", "--dist"])
-            .arg(dir.join("dist"))
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env_remove("COASTER_PIN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the coaster binary starts");
+        let dist = dir.join("dist");
+        let mut all = vec!["--dist", dist.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut stand = Stand::launch(coaster(&dir.join("data"), &all, None));
+        stand.scratch = Some(dir);
+        stand
+    }
+
+    /// Starts `command` (see [`coaster`]) and waits for its "listening" line.
+    pub fn launch(mut command: Command) -> Stand {
+        let mut child = command.spawn().expect("the coaster binary starts");
         let log = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().unwrap();
         let sink = log.clone();
@@ -71,14 +104,20 @@ impl Stand {
             .unwrap();
         let addr = line
             .trim()
-            .strip_prefix("coaster listening on http://")
-            .and_then(|rest| rest.trim_end_matches('/').parse().ok())
-            .unwrap_or_else(|| panic!("coaster said {line:?}; log:\n{}", log.lock().unwrap()));
+            .strip_prefix("coaster listening on ")
+            .and_then(|url| url.split_once("://"))
+            .and_then(|(_, rest)| rest.trim_end_matches('/').parse().ok());
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(200));
+            panic!("coaster said {line:?}; log:\n{}", log.lock().unwrap());
+        };
         Stand {
             child,
             addr,
             log,
-            dir,
+            scratch: None,
         }
     }
 
@@ -129,7 +168,34 @@ impl Drop for Stand {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(scratch) = &self.scratch {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
+    }
+}
+
+/// Runs a start that must fail; returns (exit code, stderr).
+pub fn refused_start(mut command: Command) -> (i32, String) {
+    let mut child = command.spawn().expect("coaster runs");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            return (status.code().unwrap_or(-1), stderr);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let mut out = String::new();
+            let _ = child.stdout.take().unwrap().read_to_string(&mut out);
+            panic!("coaster started when it should have refused: {out}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -138,6 +204,43 @@ pub async fn connect_from(from: IpAddr, to: SocketAddr) -> std::io::Result<TcpSt
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(from, 0))?;
     socket.connect(to).await
+}
+
+/// A TLS connection trusting only the CA in `ca_pem`, as an installed tablet.
+pub async fn tls_connect(
+    addr: SocketAddr,
+    ca_pem: &[u8],
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The status and body of the one response a `Connection: close` exchange
+/// read to its end.
+pub fn status_and_body(response: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(response);
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// One HTTP response read off a connection.
