@@ -60,8 +60,10 @@ struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     coap_ack_timeout: Option<Duration>,
 
-    /// How long a host's command is carried (read back, sent again when
-    /// proven not done) before the host is told the transmitter is unreachable.
+    /// How long the transmitter may stay silent while a host's command is
+    /// carried (read back, sent again when proven not done) before the host is
+    /// told it is unreachable; while it answers, a command is carried for up
+    /// to three times this.
     #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "30s")]
     command_deadline: Duration,
 

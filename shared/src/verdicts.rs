@@ -33,6 +33,20 @@ impl Verdict {
         Verdict::Unreachable { message }
     }
 
+    /// The transmitter kept answering, but not this command, for `waited_s`
+    /// (the deadline times the carry limit): given up without sending it again.
+    pub fn unconfirmed(what: Unanswered, waited_s: u64) -> Verdict {
+        let message = match what {
+            Unanswered::NotSent | Unanswered::NotDone => format!(
+                "The transmitter answers but did not take this in {waited_s} s; reading it back showed it was not done. Try again."
+            ),
+            Unanswered::Unknown => format!(
+                "The transmitter answers but did not confirm this in {waited_s} s; whether it acted is unknown until the board shows it."
+            ),
+        };
+        Verdict::Unreachable { message }
+    }
+
     /// A command whose outcome no read-back can prove (a standalone page): it
     /// was sent, unanswered, and is not sent again in case it did go out.
     pub fn unprovable() -> Verdict {
@@ -100,6 +114,8 @@ mod tests {
         assert!(text(Verdict::unreachable(Unanswered::NotDone, 30)).contains("not done"));
         assert!(text(Verdict::unreachable(Unanswered::Unknown, 30)).contains("unknown"));
         assert!(text(Verdict::unprovable()).contains("not sent again"));
+        assert!(text(Verdict::unconfirmed(Unanswered::NotDone, 90)).contains("answers but"));
+        assert!(text(Verdict::unconfirmed(Unanswered::Unknown, 90)).contains("unknown"));
     }
 
     #[test]

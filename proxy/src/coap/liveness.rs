@@ -54,6 +54,11 @@ impl Liveness {
         }
     }
 
+    /// When the last datagram from the device arrived.
+    pub fn last_contact(&self) -> Option<Instant> {
+        self.last_rx
+    }
+
     pub fn received(&mut self, now: Instant) {
         self.last_rx = Some(now);
         self.waiting_since = None;

@@ -16,7 +16,7 @@ use shared::verdicts::Unanswered;
 
 use super::proof::{self, Before, Proof};
 use super::work::{is_read, pages, Work};
-use super::{Core, Effect};
+use super::{Core, Effect, CARRY_LIMIT};
 use crate::coap::{ExchangeError, ExchangeId, Response};
 use crate::device::{interpret, request_for, DeviceError};
 use crate::mirror::Source;
@@ -27,7 +27,6 @@ pub(super) struct Carried {
     pub command: ValidCommand,
     /// When the host sent it: its place in the queue, however often re-issued.
     pub admitted: Instant,
-    pub deadline: Instant,
     /// Times the command has been sent (each a new exchange).
     pub attempts: u32,
     /// The board when the latest attempt went out.
@@ -38,11 +37,10 @@ pub(super) struct Carried {
 }
 
 impl Carried {
-    pub fn new(command: ValidCommand, admitted: Instant, deadline: Instant) -> Self {
+    pub fn new(command: ValidCommand, admitted: Instant) -> Self {
         Carried {
             command,
             admitted,
-            deadline,
             attempts: 0,
             before: Before::default(),
             sent_at: None,
@@ -79,7 +77,7 @@ impl<T: Clone> Core<T> {
         }
         match self.ops.admit(&op, tablet.clone(), now) {
             Admission::Execute => {
-                let mut carried = Carried::new(command, now, now + self.config.command_deadline);
+                let mut carried = Carried::new(command, now);
                 let work = match self.recover(&op) {
                     Some((before, work)) => {
                         carried.attempts = 1;
@@ -238,10 +236,8 @@ impl<T: Clone> Core<T> {
             Err(DeviceError::Unreachable(_)) => {
                 return self.enqueue(Work::ReadBack { op }, now);
             }
-            Ok(None) | Err(_) => {
-                let verdict = Verdict::unreachable(Unanswered::Unknown, self.waited_s(&op));
-                return self.resolve(&op, verdict, now);
-            }
+            // Answered, but not with the board: nothing shows what happened.
+            Ok(None) | Err(_) => return self.resolve(&op, Verdict::unprovable(), now),
         };
         let elapsed_s = carried
             .sent_at
@@ -267,22 +263,39 @@ impl<T: Clone> Core<T> {
                 }
                 self.enqueue(Work::Issue { op }, now);
             }
-            Proof::Unprovable => {
-                let verdict = Verdict::unreachable(Unanswered::Unknown, self.waited_s(&op));
-                self.resolve(&op, verdict, now);
-            }
+            Proof::Unprovable => self.resolve(&op, Verdict::unprovable(), now),
         }
     }
 
-    /// Answers every command whose deadline has passed, without sending it
-    /// (again): the host has waited as long as Coaster promised.
+    /// When a carried command is given up: once the device has been silent
+    /// for the whole deadline, counted from when the host sent it or from the
+    /// last datagram the device sent, whichever is later — a lossy link that
+    /// still answers keeps it carried — and at the latest [`CARRY_LIMIT`]
+    /// deadlines after it was sent, so a device that answers everything but
+    /// this never keeps the host waiting for ever.
+    pub(super) fn due(&self, carried: &Carried) -> Instant {
+        let deadline = self.config.command_deadline;
+        let heard = self
+            .endpoint
+            .last_contact()
+            .map_or(carried.admitted, |at| at.max(carried.admitted));
+        (heard + deadline).min(carried.admitted + deadline * CARRY_LIMIT)
+    }
+
+    /// Answers every command that is due, without sending it (again): the
+    /// host has waited as long as Coaster promised.
     pub(super) fn expire(&mut self, now: Instant) {
         let late: Vec<String> = self
             .carried
             .iter()
-            .filter(|(_, c)| c.deadline <= now)
+            .filter(|(_, c)| self.due(c) <= now)
             .map(|(op, _)| op.clone())
             .collect();
+        let deadline = self.config.command_deadline;
+        let silent = self
+            .endpoint
+            .last_contact()
+            .is_none_or(|at| now >= at + deadline);
         for op in late {
             let mine = |w: &Work| matches!(w, Work::Issue { op: o } | Work::ReadBack { op: o } if *o == op);
             if let Some((id, work)) = self.in_flight.take_if(|(_, w)| mine(w)) {
@@ -295,24 +308,16 @@ impl<T: Clone> Core<T> {
             }
             self.queue.remove(mine);
             let carried = &self.carried[&op];
-            let known = carried.known;
-            let answering = self.reachable
-                && self
-                    .tally
-                    .went_silent
-                    .is_none_or(|at| at < carried.admitted);
-            let verdict = match known {
+            let waited_s = now.saturating_duration_since(carried.admitted).as_secs();
+            let verdict = match (carried.known, silent) {
+                (known, true) => Verdict::unreachable(known, deadline.as_secs()),
                 // Never sent although the device answered all along: it
                 // queued behind others.
-                Unanswered::NotSent if answering => Verdict::crowded(self.waited_s(&op)),
-                known => Verdict::unreachable(known, self.waited_s(&op)),
+                (Unanswered::NotSent, false) => Verdict::crowded(waited_s),
+                (known, false) => Verdict::unconfirmed(known, waited_s),
             };
             self.resolve(&op, verdict, now);
         }
-    }
-
-    fn waited_s(&self, _op: &str) -> u64 {
-        self.config.command_deadline.as_secs()
     }
 
     /// Records the verdict and answers everyone waiting for it.

@@ -47,6 +47,10 @@ use work::{Queue, Work};
 /// How long a host's command is carried before the host is told the
 /// transmitter is unreachable (`--command-deadline`).
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
+/// However well the device answers, a command is answered within this many
+/// deadlines (90 s by default): at 30 % loss a command is resolved in
+/// seconds, so only a device that answers everything but it reaches this.
+pub const CARRY_LIMIT: u32 = 3;
 /// Commands waiting for the transmitter at once; beyond this a command is
 /// answered `busy`. A busy door sends a few a second and the device takes
 /// one every few milliseconds, so this is only reached by a flood.
@@ -190,7 +194,7 @@ impl<T: Clone> Core<T> {
 
     /// When to call [`Core::handle`] with [`Input::Timeout`] next.
     pub fn poll_timeout(&self, now: Instant) -> Option<Instant> {
-        let deadlines = self.carried.values().map(|c| c.deadline).min();
+        let deadlines = self.carried.values().map(|c| self.due(c)).min();
         [self.endpoint.poll_timeout(now), deadlines, self.sync_due()]
             .into_iter()
             .flatten()

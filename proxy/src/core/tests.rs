@@ -10,7 +10,7 @@ use shared::time::DeviceTime;
 use simulator::endpoint::{Endpoint as Device, EndpointConfig};
 use simulator::model;
 
-use super::{Config, Core, Effect, Input};
+use super::{Config, Core, Effect, Input, CARRY_LIMIT, COMMAND_DEADLINE};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -281,6 +281,43 @@ fn a_silent_device_gets_unreachable_at_the_deadline_and_nothing_is_sent_late() {
     b.run_for(Duration::from_secs(30));
     assert!(b.core.state().health.reachable);
     assert_eq!(b.replies.len(), 1);
+}
+
+/// A CoAP header's code byte for POST (0.02): what creates a party.
+const POST: u8 = 0x02;
+
+#[test]
+fn a_device_that_still_answers_keeps_a_command_carried_past_the_deadline() {
+    let mut b = Bench::new(Config::default());
+    // Every create is lost on the way; read-backs and polls get through, so
+    // the device is answering all along.
+    b.drop = Box::new(|way, bytes| way == Way::ToDevice && bytes.get(1) == Some(&POST));
+    b.command("c1", create(9));
+    b.run_for(COMMAND_DEADLINE + Duration::from_secs(15));
+    assert!(b.replies.is_empty(), "carried: {:?}", b.replies);
+    assert!(b.progress.len() >= 2, "retried after read-backs: {:?}", b.progress);
+    b.drop = Box::new(|_, _| false);
+    b.run_for(Duration::from_secs(15));
+    assert_eq!(b.replies.len(), 1);
+    assert!(b.replies[0].1.is_acknowledged(), "{:?}", b.replies[0]);
+    assert!(b.core.state().party(9).is_some());
+}
+
+#[test]
+fn a_command_the_device_never_takes_is_given_up_at_the_carry_limit() {
+    let mut b = Bench::new(Config::default());
+    b.drop = Box::new(|way, bytes| way == Way::ToDevice && bytes.get(1) == Some(&POST));
+    let asked = b.now;
+    b.command("c1", create(9));
+    let limit = COMMAND_DEADLINE * CARRY_LIMIT;
+    b.run_for(limit - Duration::from_secs(1));
+    assert!(b.replies.is_empty(), "carried: {:?}", b.replies);
+    b.run_for(Duration::from_secs(2));
+    let [(_, Verdict::Unreachable { message })] = b.replies.as_slice() else {
+        panic!("{:?}", b.replies);
+    };
+    assert!(message.contains("answers but"), "{message}");
+    assert!(b.now - asked >= limit);
 }
 
 #[test]

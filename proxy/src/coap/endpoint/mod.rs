@@ -119,6 +119,11 @@ impl Endpoint {
         self.liveness.health(&self.config, now)
     }
 
+    /// When the last datagram from the device arrived.
+    pub fn last_contact(&self) -> Option<Instant> {
+        self.liveness.last_contact()
+    }
+
     /// The round-trip estimate and the timeout the next exchange starts with.
     pub fn rtt(&self) -> RttEstimate {
         self.rtt.estimate(&self.config)
