@@ -153,7 +153,9 @@ test('a busy board: twenty parties, late, nearing, paged and out long', async ()
   }
   assert.equal(await act(page, early[1], 'page'), '✓ Paged');
   assert.equal(await act(page, early[2], 'page'), '✓ Paged');
-  assert.equal(await act(page, early[2], 'page', { confirm: true }), '✓ Paged');
+  // Asked to confirm only if the ✓ faded within 5 s of the first page: on a
+  // loaded machine it may not have.
+  assert.equal(await act(page, early[2], 'page', { confirm: 'if-asked' }), '✓ Paged');
   // Move the transmitter's clock 25 minutes on: the early parties have now
   // waited 25 minutes by the device's clock, while the tablet's clock is untouched.
   const now = await page.getByTestId('clock').textContent();

@@ -194,19 +194,19 @@ test('WebKit: the proxy restarts; the overlay blocks taps, and the tablet recove
 });
 
 test('WebKit: the venue PIN screen refuses a wrong PIN, and the right one opens a board that survives a reload', async () => {
-  const guarded = await startProxy({ device: sim.address, pin: '2468' });
+  const guarded = await startProxy({ device: sim.address, pin: '246813' });
   try {
     await wk.open(guarded.url, { live: false });
     await wk.waitFor(() => !document.querySelector('[data-testid="pin-screen"]').hidden, [], { what: 'the PIN screen' });
     // The pad is laid out as a phone's: three keys a row, each a big target.
     const key = await layout('pin-key-5');
     assert.ok(key.height >= 76 && key.width >= 76, JSON.stringify(key));
-    for (const digit of '1111') await wk.click(`pin-key-${digit}`);
-    assert.equal(await wk.text('pin-dots'), '●●●●');
+    for (const digit of '111111') await wk.click(`pin-key-${digit}`);
+    assert.equal(await wk.text('pin-dots'), '●●●●●●');
     await wk.click('pin-ok');
     await wk.waitText('pin-message', /tries left/);
     await wk.screenshot('webkit-pin-screen');
-    for (const digit of '2468') await wk.click(`pin-key-${digit}`);
+    for (const digit of '246813') await wk.click(`pin-key-${digit}`);
     await wk.click('pin-ok');
     await wk.waitLive();
     assert.equal(await wk.eval(() => document.querySelector('[data-testid="pin-screen"]').hidden), true);

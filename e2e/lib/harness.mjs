@@ -202,7 +202,13 @@ export async function act(page, number, testid, { retries = 4, confirm = false }
     { timeout: 10_000, polling: 100 },
   );
   await row(page, number).getByTestId(testid).click();
-  if (confirm) await page.getByTestId('confirm-ok').click();
+  if (confirm === 'if-asked') {
+    // The dialog opens on the tap itself, or not at all.
+    const ok = page.getByTestId('confirm-ok');
+    if (await ok.waitFor({ timeout: 2_000 }).then(() => true, () => false)) await ok.click();
+  } else if (confirm) {
+    await page.getByTestId('confirm-ok').click();
+  }
   for (let attempt = 0; ; attempt++) {
     const text = await page.waitForFunction(
       (sel) => {
