@@ -295,7 +295,11 @@ fn a_device_that_still_answers_keeps_a_command_carried_past_the_deadline() {
     b.command("c1", create(9));
     b.run_for(COMMAND_DEADLINE + Duration::from_secs(15));
     assert!(b.replies.is_empty(), "carried: {:?}", b.replies);
-    assert!(b.progress.len() >= 2, "retried after read-backs: {:?}", b.progress);
+    assert!(
+        b.progress.len() >= 2,
+        "retried after read-backs: {:?}",
+        b.progress
+    );
     b.drop = Box::new(|_, _| false);
     b.run_for(Duration::from_secs(15));
     assert_eq!(b.replies.len(), 1);
