@@ -75,6 +75,9 @@ impl Liveness {
     }
 
     pub fn retransmitted(&mut self, now: Instant) {
+        // Awaited too: a datagram heard since the first copy (a notification,
+        // a ping) says nothing about whether this one will be answered.
+        self.awaiting(now);
         self.record(now, true);
     }
 
@@ -135,5 +138,37 @@ impl Liveness {
 
     pub fn probed(&mut self, now: Instant) {
         self.last_probe = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_retransmission_unanswered_is_silence_even_after_other_traffic() {
+        let config = Config::default();
+        let t0 = Instant::now();
+        let mut link = Liveness::new(t0);
+        link.sent_confirmable(t0);
+        // A notification arrives; the request itself is still unanswered.
+        link.received(t0 + S);
+        link.retransmitted(t0 + 3 * S);
+        assert!(link.health(&config, t0 + 9 * S).reachable);
+        assert!(
+            !link.health(&config, t0 + 11 * S).reachable,
+            "silent 10 s with a request out"
+        );
+    }
+
+    #[test]
+    fn silence_with_nothing_asked_is_not_unreachable() {
+        let config = Config::default();
+        let t0 = Instant::now();
+        let mut link = Liveness::new(t0);
+        link.received(t0);
+        assert!(link.health(&config, t0 + 60 * S).reachable);
     }
 }

@@ -34,6 +34,8 @@ pub(super) struct Carried {
     pub sent_at: Option<Instant>,
     /// What the host is told if the deadline passes now.
     pub known: Unanswered,
+    /// CoAP resets answered to it: the first is checked by a read-back.
+    pub resets: u32,
 }
 
 impl Carried {
@@ -45,6 +47,7 @@ impl Carried {
             before: Before::default(),
             sent_at: None,
             known: Unanswered::NotSent,
+            resets: 0,
         }
     }
 }
@@ -168,6 +171,15 @@ impl<T: Clone> Core<T> {
         }
     }
 
+    /// Whether the command acts on a party the board shows.
+    fn on_board(&self, command: &ValidCommand) -> bool {
+        let ValidCommand::UpdateSession { number, .. } = command else {
+            return false;
+        };
+        let parties = &self.state().parties;
+        parties.iter().any(|p| p.session.number == *number)
+    }
+
     pub(super) fn on_issued(
         &mut self,
         op: String,
@@ -178,6 +190,17 @@ impl<T: Clone> Core<T> {
             return;
         };
         let command = carried.command.clone();
+        if matches!(result, Err(ExchangeError::Reset))
+            && carried.resets == 0
+            && proof::read_back(&command).is_some()
+        {
+            // A reset says the device refused the request unread, but any
+            // host on the LAN can forge one that guesses the message id:
+            // read back, as after silence. A second reset is believed.
+            carried.resets += 1;
+            carried.known = Unanswered::Unknown;
+            return self.enqueue(Work::ReadBack { op }, now);
+        }
         match result
             .map_err(DeviceError::from)
             .and_then(|r| interpret(&r))
@@ -187,6 +210,12 @@ impl<T: Clone> Core<T> {
                 self.resolve(&op, Verdict::Acknowledged { result }, now);
             }
             Err(DeviceError::Rejected { code, message }) => {
+                if code == "4.04" && self.on_board(&command) {
+                    // The board holds a party the device does not: it
+                    // restarted, or the party left unseen. Only a snapshot
+                    // tells which (a restart's is also how it is noticed).
+                    self.resync(now);
+                }
                 let verdict = Verdict::Rejected {
                     device_code: code,
                     message,
@@ -212,7 +241,13 @@ impl<T: Clone> Core<T> {
             Err(error @ (DeviceError::BadResponse(_) | DeviceError::Protocol(_))) => {
                 // It may have acted; only a fresh snapshot can tell the board.
                 self.resync(now);
-                let verdict = Verdict::bad_response(&error.to_string());
+                // The verdict says "unusable" itself; the error's own text would say it twice.
+                let detail = match error {
+                    DeviceError::Protocol(e) => e.to_string(),
+                    DeviceError::BadResponse(e) => e.to_string(),
+                    other => other.to_string(),
+                };
+                let verdict = Verdict::bad_response(&detail);
                 self.resolve(&op, verdict, now);
             }
         }

@@ -71,6 +71,9 @@ impl<T: Clone> Core<T> {
             self.ops.restore(&op, verdict, now);
         }
         self.recovered = journal.started.into_iter().collect::<HashMap<_, _>>();
+        if !self.recovered.is_empty() {
+            self.lingering_until = Some(now + super::LINGER);
+        }
     }
 
     /// A resent op that was on its way when the last run stopped: prove it

@@ -55,6 +55,12 @@ pub const CARRY_LIMIT: u32 = 3;
 /// answered `busy`. A busy door sends a few a second and the device takes
 /// one every few milliseconds, so this is only reached by a flood.
 pub const MAX_WAITING: usize = 64;
+/// How long a datagram the last run sent before it stopped may still be on
+/// its way to the device: milliseconds on a wire, up to a second or so
+/// where a Wi-Fi access point holds frames for a dozing station. A read-back
+/// sooner could find a page "not done" that is about to be, and the page
+/// sent again would page twice; so after a restart, read-backs wait this long.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -127,6 +133,8 @@ pub struct Core<T> {
     reachable: bool,
     /// Ops the last run had sent without an answer, and the board then.
     recovered: HashMap<String, proof::Before>,
+    /// Until when read-backs wait, after a restart with ops on their way ([`LINGER`]).
+    lingering_until: Option<Instant>,
     journal_dirty: bool,
     effects: VecDeque<Effect<T>>,
 }
@@ -158,6 +166,7 @@ impl<T: Clone> Core<T> {
             tally: Tally::default(),
             reachable: true,
             recovered: HashMap::new(),
+            lingering_until: None,
             journal_dirty: false,
             effects: VecDeque::new(),
         };
@@ -195,10 +204,20 @@ impl<T: Clone> Core<T> {
     /// When to call [`Core::handle`] with [`Input::Timeout`] next.
     pub fn poll_timeout(&self, now: Instant) -> Option<Instant> {
         let deadlines = self.carried.values().map(|c| self.due(c)).min();
-        [self.endpoint.poll_timeout(now), deadlines, self.sync_due()]
-            .into_iter()
-            .flatten()
-            .min()
+        // The endpoint names the instant the link turns unreachable only
+        // while it is ahead; a caller arriving at exactly that instant by
+        // some other event must still be told the core has yet to act on it.
+        let unnoticed = (self.endpoint.health(now).reachable != self.reachable).then_some(now);
+        [
+            self.endpoint.poll_timeout(now),
+            deadlines,
+            self.sync_due(),
+            unnoticed,
+            self.lingering_until.filter(|until| *until > now),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The board every tablet renders: the one copy.
@@ -260,12 +279,14 @@ impl<T: Clone> Core<T> {
     fn pump(&mut self, now: Instant) {
         while self.in_flight.is_none() {
             let loaded = self.sync.loaded;
+            let lingering = self.lingering_until.is_some_and(|until| now < until);
             // A command needs the board as the device has it, to prove later
             // whether it was done; until the first snapshot it waits.
-            let Some(work) = self
-                .queue
-                .pop(|w| loaded || !matches!(w, Work::Issue { .. }))
-            else {
+            let Some(work) = self.queue.pop(|w| match w {
+                Work::Issue { .. } => loaded,
+                Work::ReadBack { .. } => !lingering,
+                _ => true,
+            }) else {
                 return;
             };
             let id = match &work {

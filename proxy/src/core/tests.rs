@@ -10,7 +10,7 @@ use shared::time::DeviceTime;
 use simulator::endpoint::{Endpoint as Device, EndpointConfig};
 use simulator::model;
 
-use super::{Config, Core, Effect, Input, CARRY_LIMIT, COMMAND_DEADLINE};
+use super::{Config, Core, Effect, Input, CARRY_LIMIT, COMMAND_DEADLINE, LINGER};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -257,6 +257,73 @@ fn a_page_done_but_unanswered_is_proven_done_and_not_sent_again() {
     assert_eq!(b.pages(), 1, "paged exactly once");
 }
 
+/// Drops what `lose` says and remembers the message id of the last PUT sent.
+fn watch_puts(
+    b: &mut Bench,
+    lose: fn(Way, &[u8]) -> bool,
+) -> std::rc::Rc<std::cell::Cell<[u8; 2]>> {
+    let last = std::rc::Rc::new(std::cell::Cell::new([0, 0]));
+    let seen = last.clone();
+    b.drop = Box::new(move |way, bytes| {
+        if way == Way::ToDevice && is_put(bytes) {
+            seen.set([bytes[2], bytes[3]]);
+        }
+        lose(way, bytes)
+    });
+    last
+}
+
+/// A CoAP Reset for message id `mid`, as any host on the LAN could send.
+fn reset(b: &mut Bench, [m1, m2]: [u8; 2]) {
+    b.core
+        .handle(Input::Datagram(vec![0x70, 0x00, m1, m2]), b.now);
+    b.effects();
+}
+
+#[test]
+fn a_forged_reset_is_read_back_and_the_page_it_hid_acknowledged() {
+    let mut b = Bench::new(Config::default());
+    b.command("c1", create(4));
+    b.run_for(Duration::from_secs(1));
+    // The device pages, its answer is lost, and a forger resets the exchange.
+    let put = watch_puts(&mut b, |way, bytes| way == Way::ToProxy && bytes[1] == 0x44);
+    b.command("p1", page(4));
+    b.run_for(3 * MS);
+    reset(&mut b, put.get());
+    b.run_for(Duration::from_secs(5));
+    assert!(b.progress.is_empty(), "not sent again: {:?}", b.progress);
+    assert!(b.replies[1].1.is_acknowledged(), "{:?}", b.replies[1]);
+    assert_eq!(b.pages(), 1, "paged exactly once");
+}
+
+#[test]
+fn a_second_reset_is_believed_and_the_host_told() {
+    let mut b = Bench::new(Config::default());
+    b.command("c1", create(4));
+    b.run_for(Duration::from_secs(1));
+    // Every PUT is refused: nothing reaches the device, a reset comes back.
+    let put = watch_puts(&mut b, |way, bytes| way == Way::ToDevice && is_put(bytes));
+    b.command("p1", page(4));
+    b.run_for(MS);
+    reset(&mut b, put.get());
+    b.run_for(Duration::from_secs(1));
+    assert_eq!(
+        b.progress,
+        [("p1".to_string(), 2)],
+        "read back, then sent again"
+    );
+    reset(&mut b, put.get());
+    b.run_for(Duration::from_secs(1));
+    let Verdict::Rejected { message, .. } = &b.replies[1].1 else {
+        panic!("{:?}", b.replies[1]);
+    };
+    assert_eq!(
+        message,
+        "The transmitter's answer was unusable: the transmitter reset the request."
+    );
+    assert_eq!(b.pages(), 0);
+}
+
 #[test]
 fn a_silent_device_gets_unreachable_at_the_deadline_and_nothing_is_sent_late() {
     let config = Config {
@@ -377,6 +444,28 @@ fn a_reboot_is_noticed_and_the_board_registered_again() {
 }
 
 #[test]
+fn a_party_the_device_does_not_know_shows_a_reboot_at_once() {
+    let mut b = Bench::new(Config::default());
+    b.command("c1", create(3));
+    b.run_for(Duration::from_secs(1));
+    b.device.reboot();
+    // A page on the party the board still shows: 4.04, and a snapshot
+    // tells why — long before the Observe registration's 65 s of silence.
+    b.command("p1", page(3));
+    b.run_for(Duration::from_secs(1));
+    assert!(
+        matches!(&b.replies[1].1, Verdict::Rejected { device_code, .. } if device_code == "4.04")
+    );
+    let health = &b.core.state().health;
+    assert_eq!(health.reboots, 1, "{health:?}");
+    assert!(health.observing && health.synced, "{health:?}");
+    assert!(
+        b.core.state().parties.is_empty(),
+        "the board follows the device"
+    );
+}
+
+#[test]
 fn after_a_restart_a_resent_op_is_answered_from_the_journal() {
     let mut b = Bench::new(Config::default());
     b.command("c1", create(3));
@@ -387,7 +476,8 @@ fn after_a_restart_a_resent_op_is_answered_from_the_journal() {
     b.restart();
     b.replies.clear();
     b.command("p1", page(3));
-    b.run_for(Duration::from_secs(1));
+    // Proven by a read-back once what the last run sent has landed (LINGER).
+    b.run_for(LINGER + Duration::from_secs(1));
     assert!(b.replies[0].1.is_acknowledged());
     assert_eq!(b.pages(), 1, "not paged again");
 }
@@ -407,7 +497,28 @@ fn a_page_on_its_way_at_a_restart_is_read_back_before_anything_is_resent() {
     b.restart();
     b.replies.clear();
     b.command("p1", page(3));
-    b.run_for(Duration::from_secs(2));
+    b.run_for(LINGER + Duration::from_secs(1));
     assert!(b.replies[0].1.is_acknowledged(), "{:?}", b.replies);
     assert_eq!(b.pages(), 1, "the read-back proved it done");
+}
+
+#[test]
+fn after_a_restart_a_page_still_in_the_air_lands_before_the_read_back() {
+    let mut b = Bench::new(Config::default());
+    b.command("c1", create(3));
+    b.run_for(Duration::from_secs(1));
+    // The page is held up on its way (a Wi-Fi access point's buffer) and
+    // the proxy restarts meanwhile.
+    b.command("p1", page(3));
+    for (arrives, way, _) in &mut b.air {
+        if *way == Way::ToDevice {
+            *arrives += Duration::from_millis(800);
+        }
+    }
+    b.restart();
+    b.replies.clear();
+    b.command("p1", page(3));
+    b.run_for(Duration::from_secs(5));
+    assert!(b.replies[0].1.is_acknowledged(), "{:?}", b.replies);
+    assert_eq!(b.pages(), 1, "read back after it landed, not sent again");
 }

@@ -109,7 +109,7 @@ impl Endpoint {
                 },
             ) => {
                 let confirmable = kind == MessageType::Confirmable;
-                if let Some(reply) = self.seen.lookup(mid, now) {
+                if let Some(reply) = self.seen.lookup(mid, &token, now) {
                     // A retransmission whose first copy we handled: answer it the same way again.
                     self.transmits.extend(reply.filter(|_| confirmable));
                     return;
@@ -129,7 +129,10 @@ impl Endpoint {
                 // Answer before acting, so the ACK precedes any request the response triggers.
                 let reply = confirmable.then(|| message::empty(reply, mid));
                 self.transmits.extend(reply.clone());
-                self.seen.record(mid, now, reply);
+                if for_active || for_observation {
+                    // Only what was taken: a forger's guesses must not crowd it out.
+                    self.seen.record(mid, &token, now, reply);
+                }
                 let response = Response {
                     code,
                     payload,
