@@ -282,6 +282,7 @@ fn health(v: &Json) -> Res<Health> {
         reboots: int_or(v, "reboots", 0)?,
         resyncs: int_or(v, "resyncs", 0)?,
         command_deadline_s: opt_int(v, "command_deadline_s")?,
+        not_recording: opt_str(v, "not_recording")?,
     })
 }
 
@@ -577,6 +578,7 @@ mod tests {
             reboots: 1,
             resyncs: 2,
             command_deadline_s: Some(30),
+            not_recording: Some("the disk is full".into()),
         };
         let device = DeviceInfo {
             address: "127.0.0.1:5683".into(),

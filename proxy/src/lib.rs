@@ -30,6 +30,8 @@
 //! - [`tokens`]: tablets' tokens, hashed, in a private file.
 //! - [`tls`]: the venue's certificate or Coaster's own local CA.
 //! - [`durable`]: whole-or-nothing writes of private files.
+//! - [`store`]: the stand's memory in SQLite: parties' lifecycles, the audit
+//!   trail, health changes; the History and Activity views' reads.
 //! - [`app`]: wires these together (and the built-in simulator, a default
 //!   feature) and shuts them down.
 
@@ -49,6 +51,7 @@ pub mod ops;
 pub mod routes;
 pub mod runner;
 pub mod security;
+pub mod store;
 pub mod tls;
 pub mod tokens;
 pub mod ws;

@@ -9,9 +9,11 @@
 //!   the mirror of device state they carry.
 //! - [`verdicts`]: the words of the verdicts the proxy gives when a command
 //!   did not simply go through.
+//! - [`stand`]: the stand's own history and audit trail, as the app reads them.
 
 pub mod device;
 pub mod limits;
 pub mod protocol;
+pub mod stand;
 pub mod time;
 pub mod verdicts;

@@ -497,6 +497,10 @@ pub struct Health {
     /// (`--command-deadline`), in seconds, so the host is told the real wait.
     #[serde(default)]
     pub command_deadline_s: Option<u32>,
+    /// Why the stand is not recording its history right now (disk full,
+    /// database damaged, …); absent while it records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_recording: Option<String>,
 }
 
 /// A change to the mirror. Fields left `None`/empty are unchanged.

@@ -113,6 +113,7 @@ fn server_samples() -> Vec<ServerMsg> {
         reboots: 1,
         resyncs: 2,
         command_deadline_s: Some(30),
+        not_recording: None,
     };
     let device = DeviceInfo {
         address: "10.0.1.32:5683".into(),

@@ -48,6 +48,7 @@ impl<T: Clone> Core<T> {
             reboots: self.tally.reboots,
             resyncs: self.tally.resyncs,
             command_deadline_s: Some(self.config.command_deadline.as_secs() as u32),
+            not_recording: self.not_recording.clone(),
         };
         let delta = self.mirror.set_health(health);
         if !delta.is_empty() {

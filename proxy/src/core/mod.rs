@@ -135,6 +135,8 @@ pub struct Core<T> {
     recovered: HashMap<String, proof::Before>,
     /// Until when read-backs wait, after a restart with ops on their way ([`LINGER`]).
     lingering_until: Option<Instant>,
+    /// Why the stand's store is not recording, for the health panel.
+    not_recording: Option<String>,
     journal_dirty: bool,
     effects: VecDeque<Effect<T>>,
 }
@@ -167,6 +169,7 @@ impl<T: Clone> Core<T> {
             reachable: true,
             recovered: HashMap::new(),
             lingering_until: None,
+            not_recording: None,
             journal_dirty: false,
             effects: VecDeque::new(),
         };
@@ -218,6 +221,12 @@ impl<T: Clone> Core<T> {
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// The store's recording status, shown to every tablet with the health.
+    pub fn set_not_recording(&mut self, reason: Option<String>, now: Instant) {
+        self.not_recording = reason;
+        self.publish_health(now);
     }
 
     /// The board every tablet renders: the one copy.
