@@ -23,6 +23,8 @@ use crate::hub::{now_ms, Hub};
 use crate::limits::Limits;
 use crate::runner::{self, Runner};
 use crate::security::Policy;
+use crate::store::recorder::Recorder;
+use crate::store::{self, Store};
 use crate::tls;
 use crate::tokens::TokenStore;
 use crate::ws::Tablets;
@@ -45,6 +47,8 @@ pub struct Options {
     pub limits: Limits,
     /// A tablet's token expires after this many days unused.
     pub token_days: u32,
+    /// The stand's history is kept this many days (`--keep-days`).
+    pub keep_days: u32,
 }
 
 /// How tablets reach Coaster.
@@ -80,6 +84,7 @@ impl Options {
             )),
             limits: Limits::default(),
             token_days: crate::tokens::DEFAULT_TOKEN_DAYS,
+            keep_days: store::DEFAULT_KEEP_DAYS,
         }
     }
 }
@@ -113,6 +118,8 @@ pub struct Running {
     stop_core: watch::Sender<bool>,
     listener: JoinHandle<()>,
     runner: JoinHandle<()>,
+    /// Flushed last, so the verdicts of the final commands are on disk.
+    pub store: Store,
 }
 
 /// `HOST` or `HOST:PORT`, resolved; CoAP's port 5683 when none is given.
@@ -145,6 +152,9 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         auth::venue_pin(pin).map_err(std::io::Error::other)?;
     }
     auth::require_pin(options.listen.ip(), options.pin.as_deref())
+        .map_err(std::io::Error::other)?;
+    // First: a second Coaster on this data directory stops here.
+    let store = Store::open(&options.data_dir, store::VENUE, options.keep_days)
         .map_err(std::io::Error::other)?;
     let identity = match &options.tls {
         Tls::Off => None,
@@ -264,6 +274,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         ),
         tls: acceptor,
         tablet_slots: Arc::new(Semaphore::new(limits.tablets)),
+        store: store.clone(),
         limits,
     });
     let runner = Runner {
@@ -273,6 +284,9 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         asks,
         hub: hub.clone(),
         journal: Some(journal),
+        store: store.clone(),
+        recorder: Recorder::new(),
+        last_health: None,
     };
     let runner = tokio::spawn(runner.run(core_stopped));
     let listener = tokio::spawn(http::run(listener, site.clone(), serving));
@@ -289,6 +303,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         stop_core,
         listener,
         runner,
+        store,
     })
 }
 
@@ -301,12 +316,20 @@ impl Running {
         let _ = self.listener.await;
         let _ = self.stop_core.send(true);
         let _ = self.runner.await;
+        let store = self.store.clone();
+        let flushed = tokio::task::spawn_blocking(move || store.flush(STORE_FLUSH)).await;
+        if !flushed.unwrap_or(false) {
+            tracing::warn!("the store did not finish writing within {STORE_FLUSH:?}");
+        }
         #[cfg(feature = "simulator")]
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }
     }
 }
+
+/// How long shutdown waits for the store to write what is queued.
+const STORE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

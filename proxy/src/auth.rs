@@ -165,6 +165,14 @@ impl Access {
         admission.token_id().is_none_or(|id| self.tokens.has(id))
     }
 
+    /// The name a signed-in tablet was given (at sign-in, or in its Settings).
+    pub fn tablet_name(&self, admission: &Admission) -> Option<String> {
+        admission
+            .token_id()
+            .and_then(|id| self.tokens.name(id))
+            .map(str::to_string)
+    }
+
     pub fn signed_out(&self) -> watch::Receiver<u64> {
         self.signed_out.subscribe()
     }
@@ -245,6 +253,11 @@ impl Access {
         match msg {
             TabletMsg::Auth { .. } => return None,
             TabletMsg::ListTablets => {}
+            TabletMsg::SetName { name } => {
+                if let Some(id) = me.token_id() {
+                    self.tokens.rename(id, &name);
+                }
+            }
             TabletMsg::SignOut { id } => {
                 if self.tokens.remove(&id) {
                     tracing::info!(%id, by = ?me.token_id(), "signed a tablet out");

@@ -49,6 +49,8 @@ pub struct Site {
     pub limits: Limits,
     /// One permit per connected tablet.
     pub tablet_slots: Arc<Semaphore>,
+    /// The stand's memory, for the History and Activity views.
+    pub store: crate::store::Store,
 }
 
 /// What one connection's requests share.

@@ -23,6 +23,8 @@
 //!   local CA and the `/ws` upgrade.
 //! - [`limits`]: connections per address and overall, tablets, heads and
 //!   bodies, timeouts.
+//! - [`stand_api`]: `/api/stand/…`, the stand's history, audit trail and
+//!   CSV export for the app.
 //! - [`hosts`]: the stand's own names, against DNS rebinding (Host, Origin).
 //! - [`security`]: the Content-Security-Policy and other browser headers.
 //! - [`assets`]: the built dashboard in memory, with the build's .br/.gz copies.
@@ -51,6 +53,7 @@ pub mod ops;
 pub mod routes;
 pub mod runner;
 pub mod security;
+pub mod stand_api;
 pub mod store;
 pub mod tls;
 pub mod tokens;

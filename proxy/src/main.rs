@@ -54,6 +54,12 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     token_days: u32,
 
+    /// The stand's own history (parties, the audit trail) is kept this many
+    /// days, then pruned (checked at start and daily).
+    #[arg(long, value_name = "DAYS", default_value_t = proxy::store::DEFAULT_KEEP_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=36500))]
+    keep_days: u32,
+
     /// Fix CoAP's first retransmission timeout (RFC 7252 ACK_TIMEOUT, e.g.
     /// `2s`, `500ms`) instead of learning it from the measured round trip.
     /// For a site whose network needs the RFC's own behaviour.
@@ -151,6 +157,7 @@ async fn main() -> std::process::ExitCode {
             ..Limits::default()
         },
         token_days: cli.token_days,
+        keep_days: cli.keep_days,
     })
     .await
     {

@@ -21,7 +21,7 @@ use crate::http::{Connection, Site};
 use crate::security::Page;
 use crate::ws;
 
-type Reply = Response<Full<Bytes>>;
+pub(crate) type Reply = Response<Full<Bytes>>;
 
 pub async fn respond(request: Request<Incoming>, connection: &Connection) -> Reply {
     let site = &*connection.site;
@@ -73,6 +73,8 @@ async fn route(request: Request<Incoming>, connection: &Connection) -> (Reply, P
         },
         "/api/login" => not_allowed("POST"),
         "/api/session" if get => session(&request, site),
+        p if p.starts_with("/api/stand/") && get => crate::stand_api::answer(&request, site).await,
+        p if p.starts_with("/api/stand/") => not_allowed("GET, HEAD"),
         "/ca.crt" if get => ca_certificate(site),
         "/ca" if get => {
             let mut page = text(StatusCode::OK, crate::tls::ca_page(site.ca_pem.as_deref()));
@@ -174,7 +176,7 @@ fn refuse_foreign(request: &Request<Incoming>, connection: &Connection) -> Optio
 }
 
 /// Only from the header: a token in the URL would end up in logs.
-fn token(request: &Request<Incoming>) -> Option<&str> {
+pub(crate) fn token(request: &Request<Incoming>) -> Option<&str> {
     header_text(request, header::AUTHORIZATION).and_then(|a| a.strip_prefix("Bearer "))
 }
 
@@ -274,13 +276,13 @@ fn header_text(request: &Request<Incoming>, name: header::HeaderName) -> Option<
         .map(str::trim)
 }
 
-fn set(reply: &mut Reply, name: header::HeaderName, value: &str) {
+pub(crate) fn set(reply: &mut Reply, name: header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         reply.headers_mut().insert(name, value);
     }
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Reply {
     let mut reply = Response::new(Full::new(body.into()));
     *reply.status_mut() = status;
     set(
@@ -291,7 +293,7 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Reply {
     reply
 }
 
-fn json(status: StatusCode, value: serde_json::Value) -> Reply {
+pub(crate) fn json(status: StatusCode, value: serde_json::Value) -> Reply {
     let mut reply = text(status, value.to_string());
     set(&mut reply, header::CONTENT_TYPE, "application/json");
     set(&mut reply, header::CACHE_CONTROL, "no-store");

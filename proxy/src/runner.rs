@@ -10,7 +10,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use shared::protocol::{MirrorState, ServerMsg, ValidCommand};
+use shared::protocol::{CommandResult, Health, MirrorState, ServerMsg, ValidCommand, Verdict};
 use tokio::net::UdpSocket;
 
 pub use crate::coap::driver::device_socket;
@@ -19,6 +19,8 @@ use tokio::time::{sleep_until, Instant};
 
 use crate::core::{Core, Effect, Input};
 use crate::hub::{encode, now_ms, Hub, Updates};
+use crate::store::recorder::Recorder;
+use crate::store::{Actor, Store};
 
 /// Where one tablet's verdicts and progress go.
 pub type Replies = mpsc::UnboundedSender<ServerMsg>;
@@ -26,8 +28,12 @@ pub type Replies = mpsc::UnboundedSender<ServerMsg>;
 /// A validated command from a tablet.
 pub struct Job {
     pub op: String,
+    /// Its wire name (`page_session`, …) and the command as sent, for the audit trail.
+    pub name: &'static str,
+    pub detail: String,
     pub command: ValidCommand,
     pub replies: Replies,
+    pub by: Actor,
 }
 
 /// What tablets' connections ask of the task besides commands.
@@ -51,13 +57,35 @@ pub struct Runner {
     pub hub: Hub,
     /// Where the op journal is kept; `None` keeps it in memory only.
     pub journal: Option<PathBuf>,
+    /// The stand's memory, and what to record in it.
+    pub store: Store,
+    pub recorder: Recorder,
+    /// The health last published, to tell when the board was re-read.
+    pub last_health: Option<Health>,
 }
 
 impl Runner {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut buf = vec![0; RECV_BUFFER];
+        // The device's history, asked for by the runner itself to catch up.
+        let (catch_up, mut caught_up) = mpsc::unbounded_channel();
+        let mut recording = self.store.status();
+        self.core
+            .set_not_recording(recording.borrow_and_update().clone(), now());
         loop {
-            self.apply_effects().await;
+            if self.apply_effects().await {
+                let op = format!("catch-up-{:016x}", rand::random::<u64>());
+                let command = ValidCommand::GetHistory;
+                self.core.handle(
+                    Input::Command {
+                        tablet: catch_up.clone(),
+                        op,
+                        command,
+                    },
+                    now(),
+                );
+                continue;
+            }
             let wake = self.core.poll_timeout(now()).map(Instant::from_std);
             let timer = async {
                 match wake {
@@ -68,9 +96,25 @@ impl Runner {
             let input = tokio::select! {
                 _ = shutdown.changed() => break,
                 job = self.jobs.recv() => match job {
-                    Some(Job { op, command, replies }) => Input::Command { tablet: replies, op, command },
+                    Some(Job { op, name, detail, command, replies, by }) => {
+                        self.recorder.on_command(&op, name, detail, &command, by, now_ms());
+                        Input::Command { tablet: replies, op, command }
+                    }
                     None => break,
                 },
+                Some(msg) = caught_up.recv() => {
+                    if let ServerMsg::Reply { verdict: Verdict::Acknowledged { result: CommandResult::History { entries } }, .. } = msg {
+                        for record in self.recorder.on_history(&entries, self.core.state(), now_ms()) {
+                            self.store.record(record);
+                        }
+                    }
+                    continue;
+                }
+                Ok(()) = recording.changed() => {
+                    let status = recording.borrow_and_update().clone();
+                    self.core.set_not_recording(status, now());
+                    continue;
+                }
                 Some(ask) = self.asks.recv() => {
                     self.answer(ask);
                     continue;
@@ -107,7 +151,10 @@ impl Runner {
         })
     }
 
-    async fn apply_effects(&mut self) {
+    /// Carries out the core's effects and records what they mean; true when
+    /// the board was (re)read and the device's history should be read too.
+    async fn apply_effects(&mut self) -> bool {
+        let mut catch_up = false;
         while let Some(effect) = self.core.poll_effect() {
             match effect {
                 Effect::Transmit(datagram) => {
@@ -118,12 +165,25 @@ impl Runner {
                 }
                 // A tablet that went away needs no answer.
                 Effect::Reply { to, op, verdict } => {
+                    for record in self.recorder.on_verdict(&op, &verdict, now_ms()) {
+                        self.store.record(record);
+                    }
                     let _ = to.send(ServerMsg::Reply { op, verdict });
                 }
                 Effect::Progress { to, op, attempt } => {
+                    self.recorder.on_progress(&op, attempt);
                     let _ = to.send(ServerMsg::Progress { op, attempt });
                 }
-                Effect::Delta(delta) => self.hub.publish(delta),
+                Effect::Delta(delta) => {
+                    if let Some(health) = &delta.health {
+                        catch_up |= Recorder::wants_history(self.last_health.as_ref(), health);
+                        self.last_health = Some(health.clone());
+                    }
+                    for record in self.recorder.on_delta(&delta, now_ms()) {
+                        self.store.record(record);
+                    }
+                    self.hub.publish(delta)
+                }
                 Effect::Journal(bytes) => {
                     if let Some(path) = &self.journal {
                         if let Err(error) = write_atomically(path, &bytes) {
@@ -133,6 +193,7 @@ impl Runner {
                 }
             }
         }
+        catch_up
     }
 }
 

@@ -22,8 +22,18 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Last-seen times are written at most this often per token: a tablet
 /// reconnecting all night must not rewrite the file each time.
 const SEEN_WRITE_EVERY_MS: i64 = 60 * 60 * 1000;
-/// Names longer than this are cut; a name is only shown in Settings.
-const NAME_MAX_CHARS: usize = 40;
+/// Names longer than this are cut.
+pub const NAME_MAX_CHARS: usize = 40;
+
+/// A tablet's name as kept: trimmed, control characters dropped, cut to
+/// [`NAME_MAX_CHARS`].
+pub fn tablet_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(NAME_MAX_CHARS)
+        .collect()
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Record {
@@ -89,7 +99,7 @@ impl TokenStore {
     /// A new token for the tablet `name`, issued under `pin`.
     pub fn issue(&mut self, pin: &str, name: &str, now_ms: i64) -> String {
         let token = crate::auth::new_token();
-        let name: String = name.trim().chars().take(NAME_MAX_CHARS).collect();
+        let name = tablet_name(name);
         self.records.push(Record {
             id: hex(&rand::random::<[u8; 4]>()),
             hash: hash(&token),
@@ -147,6 +157,28 @@ impl TokenStore {
             return false;
         };
         self.remove_at(i);
+        self.save();
+        true
+    }
+
+    /// The name the tablet with this id goes by.
+    pub fn name(&self, id: &str) -> Option<&str> {
+        self.records
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.as_str())
+    }
+
+    /// Renames the tablet with this id (its Settings' "This tablet's name").
+    pub fn rename(&mut self, id: &str, name: &str) -> bool {
+        let Some(record) = self.records.iter_mut().find(|r| r.id == id) else {
+            return false;
+        };
+        let name = tablet_name(name);
+        if name.is_empty() || record.name == name {
+            return false;
+        }
+        record.name = name;
         self.save();
         true
     }

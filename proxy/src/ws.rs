@@ -32,6 +32,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::auth::{Access, Admission};
 use crate::hub::{encode, now_ms, Hub};
 use crate::runner::{Job, Replies};
+use crate::store::Actor;
 
 /// A tablet must send its token within this long of connecting.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -173,10 +174,21 @@ where
 {
     let (mut sink, mut frames) = ws.split();
     let mut signed_out = tablets.access.lock().expect("access lock").signed_out();
-    let Some(tablet) = authenticate(&mut frames, &tablets.access).await else {
+    let Some((tablet, named)) = authenticate(&mut frames, &tablets.access).await else {
         return close(&mut sink, CloseCode::Policy, "sign in with the venue PIN").await;
     };
     let identity = identity(tablet.token_id(), peer);
+    let mut actor = Actor {
+        token_id: tablet.token_id().map(str::to_string),
+        name: tablets
+            .access
+            .lock()
+            .expect("access lock")
+            .tablet_name(&tablet)
+            .unwrap_or_else(|| format!("Tablet at {}", peer.ip())),
+        address: peer.ip().to_string(),
+    };
+    rename(&mut actor, named.as_deref());
     let Some((snapshot, mut updates)) = tablets.hub.subscribe().await else {
         return; // shutting down
     };
@@ -253,10 +265,17 @@ where
                 }
                 Some(Ok(Message::Text(text))) => {
                     if let Ok(msg) = serde_json::from_str::<TabletMsg>(&text) {
+                        // Without a PIN the first frame is not waited for: its name comes here.
+                        if let TabletMsg::Auth { name, .. } = &msg {
+                            rename(&mut actor, name.as_deref());
+                        }
+                        if let TabletMsg::SetName { name } = &msg {
+                            rename(&mut actor, Some(name));
+                        }
                         let answer = tablets.access.lock().expect("access lock").answer(msg, &tablet);
                         outbox.extend(answer.map(|answer| Message::Text(encode(&answer))));
                     } else {
-                        match take_command(&text, &tablets, &reply_tx).await {
+                        match take_command(&text, &tablets, &reply_tx, &actor).await {
                             Ok(op) => in_flight.push(op),
                             Err(answer) => outbox.push(Message::Text(answer)),
                         }
@@ -299,17 +318,20 @@ where
 
 /// Waits for the tablet's token in its first frame; `None` = refused. The
 /// admission's token id is what per-tablet limits can key on.
-async fn authenticate<F>(frames: &mut F, access: &Mutex<Access>) -> Option<Admission>
+async fn authenticate<F>(
+    frames: &mut F,
+    access: &Mutex<Access>,
+) -> Option<(Admission, Option<String>)>
 where
     F: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
 {
     if !access.lock().expect("access lock").pin_required() {
-        return Some(Admission::Open);
+        return Some((Admission::Open, None));
     }
     let first = tokio::time::timeout(AUTH_TIMEOUT, frames.next()).await;
-    let token = match first {
+    let (token, name) = match first {
         Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str(&text) {
-            Ok(TabletMsg::Auth { token }) => token,
+            Ok(TabletMsg::Auth { token, name }) => (token, name),
             _ => return None,
         },
         _ => return None,
@@ -321,7 +343,15 @@ where
     if admitted.is_none() {
         tracing::info!("refused a WebSocket without a signed-in token");
     }
-    admitted
+    admitted.map(|admission| (admission, name))
+}
+
+/// The tablet's own name for itself, when it gives a usable one.
+fn rename(actor: &mut Actor, name: Option<&str>) {
+    let name = name.map(crate::tokens::tablet_name).unwrap_or_default();
+    if !name.is_empty() {
+        actor.name = name;
+    }
 }
 
 /// The answer to a frame over the limit; it is not executed. The op id, when
@@ -366,6 +396,7 @@ async fn take_command(
     text: &str,
     tablets: &Tablets,
     replies: &Replies,
+    by: &Actor,
 ) -> Result<String, Utf8Bytes> {
     let msg = match ClientMsg::parse(text) {
         Ok(msg) => msg,
@@ -382,8 +413,11 @@ async fn take_command(
     };
     let job = Job {
         op: msg.op.clone(),
+        name: msg.command.name(),
+        detail: serde_json::to_string(&msg.command).unwrap_or_default(),
         command,
         replies: replies.clone(),
+        by: by.clone(),
     };
     if tablets.jobs.send(job).await.is_err() {
         return Err(shutting_down(None).into_text().expect("a text frame"));

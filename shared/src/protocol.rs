@@ -106,13 +106,21 @@ pub enum Command {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TabletMsg {
     /// The token `/api/login` gave this tablet; empty when it has none (a
-    /// stand without a PIN lets every tablet in and ignores it).
-    Auth { token: String },
+    /// stand without a PIN lets every tablet in and ignores it). `name` is
+    /// what the host called this tablet in its Settings, for the audit trail.
+    Auth {
+        token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
     /// Answered with [`ServerMsg::Tablets`].
     ListTablets,
     /// Signs the tablet with this id out (its token stops working at once);
     /// answered with the new [`ServerMsg::Tablets`].
     SignOut { id: String },
+    /// Renames this tablet (Settings' "This tablet's name"); answered with
+    /// the new [`ServerMsg::Tablets`].
+    SetName { name: String },
 }
 
 /// One tablet holding a token, as Settings lists it. Ids are not secrets.

@@ -55,6 +55,7 @@ fn tablet_file(msg: &TabletMsg) -> String {
         TabletMsg::Auth { .. } => "auth",
         TabletMsg::ListTablets => "list_tablets",
         TabletMsg::SignOut { .. } => "sign_out",
+        TabletMsg::SetName { .. } => "set_name",
     };
     format!("tablet_{name}")
 }
@@ -261,11 +262,13 @@ fn tablet_samples() -> Vec<TabletMsg> {
     vec![
         TabletMsg::Auth {
             token: "5d41402abc4b2a76b9719d911017c592".into(),
+            name: Some("Front door".into()),
         },
         TabletMsg::ListTablets,
         TabletMsg::SignOut {
             id: "9f2c41d0".into(),
         },
+        TabletMsg::SetName { name: "Bar".into() },
     ]
 }
 

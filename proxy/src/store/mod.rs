@@ -37,6 +37,10 @@ pub use record::{Actor, AuditEntry, HealthFact, PartyEvent, PartyFact, Record};
 /// Facts waiting for the writer. A busy Friday makes a few a second; the
 /// writer commits thousands a second, so only a stalled disk fills this.
 pub const QUEUE: usize = 4096;
+/// How long the stand keeps its history by default (`--keep-days`).
+pub const DEFAULT_KEEP_DAYS: u32 = 730;
+/// The venue this stand records as, until stands are named for a chain.
+pub const VENUE: &str = "default";
 /// The database's file name in the data directory.
 pub const FILE: &str = "coaster.db";
 const LOCK: &str = "coaster.lock";

@@ -304,6 +304,11 @@ fn csv_cell(field: &str) -> String {
     }
 }
 
+/// `2026-12-03`, the UTC day of `ms`.
+pub fn utc_day(ms: i64) -> String {
+    utc(ms)[..10].to_string()
+}
+
 /// `2026-12-03T19:05:00Z`.
 fn utc(ms: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
