@@ -10,7 +10,7 @@ use shared::stand::{StandPage, OUTCOMES};
 use crate::auth;
 use crate::http::Site;
 use crate::routes::{json, set, text, token, Reply};
-use crate::store::query::{ActivityQuery, PartyQuery, MAX_ROWS};
+use crate::store::query::{ActivityQuery, ExportError, PartyQuery, MAX_ROWS};
 use crate::store::Store;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -47,7 +47,7 @@ pub async fn answer(request: &Request<Incoming>, site: &Site) -> Reply {
                         text: params.q,
                         limit: params.limit,
                     })
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| unreadable(&store, e))?;
                 page(&store, rows, status)
             }
             "/api/stand/activity" => {
@@ -58,7 +58,7 @@ pub async fn answer(request: &Request<Incoming>, site: &Site) -> Reply {
                     outcome: params.outcome,
                     limit: params.limit,
                 };
-                let rows = store.activity(&query).map_err(|e| e.to_string())?;
+                let rows = store.activity(&query).map_err(|e| unreadable(&store, e))?;
                 page(&store, rows, status)
             }
             "/api/stand/export.csv" => {
@@ -68,7 +68,10 @@ pub async fn answer(request: &Request<Incoming>, site: &Site) -> Reply {
                     "parties" => store.write_parties_csv(params.from_ms, params.to_ms, &mut body),
                     _ => store.write_activity_csv(params.from_ms, params.to_ms, &mut body),
                 }
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    ExportError::Store(e) => unreadable(&store, e),
+                    other => other.to_string(),
+                })?;
                 let mut reply = text(StatusCode::OK, body);
                 set(&mut reply, header::CONTENT_TYPE, "text/csv; charset=utf-8");
                 set(&mut reply, header::CACHE_CONTROL, "no-store");
@@ -110,7 +113,7 @@ fn page<T: Serialize>(
     rows: Vec<T>,
     not_recording: Option<String>,
 ) -> Result<Reply, String> {
-    let tablets = store.tablet_names().map_err(|e| e.to_string())?;
+    let tablets = store.tablet_names().map_err(|e| unreadable(store, e))?;
     let body = StandPage {
         rows,
         tablets,
@@ -120,6 +123,11 @@ fn page<T: Serialize>(
         StatusCode::OK,
         serde_json::to_value(body).map_err(|e| e.to_string())?,
     ))
+}
+
+/// A read's failure in the words the header uses for the same trouble.
+fn unreadable(store: &Store, error: rusqlite::Error) -> String {
+    crate::store::writer::reason(store.path(), &error)
 }
 
 fn problem(status: StatusCode, code: &str, message: &str) -> Reply {
