@@ -7,12 +7,14 @@
 //! its memory and CPU are its own. The browser rows drive Chromium through
 //! `bench/browser.mjs`.
 //!
-//! Usage: `coaster-bench [--no-browser] [--only-p1-p7]`, from the workspace
-//! root. `--only-p1-p7` prints those two rows and leaves the doc alone.
+//! Usage: `coaster-bench [--no-browser] [--only-p1-p7] [--only-p9]`, from the
+//! workspace root. `--only-p1-p7` and `--only-p9` print those rows and leave
+//! the doc alone.
 
 mod coap;
 mod echo;
 mod p7;
+mod p9;
 mod process;
 mod report;
 mod tablets;
@@ -45,6 +47,18 @@ const P5_PARTIES: usize = 300;
 async fn main() -> std::process::ExitCode {
     let browser = !std::env::args().any(|a| a == "--no-browser");
     let only = std::env::args().any(|a| a == "--only-p1-p7");
+    if std::env::args().any(|a| a == "--only-p9") {
+        return match p9::measure() {
+            Ok(row) => {
+                println!("{}", report::table(&[row]));
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("coaster-bench: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     match run(browser, only).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -125,6 +139,12 @@ async fn run(browser: bool, only_p1_p7: bool) -> Result<(), String> {
     }
     // Its own simulators and proxies, one per link and timer.
     rows.push(p7::measure(&coaster_bin, &root.join("dist")).await?);
+    eprintln!("P9: recording verdicts in the stand's store");
+    rows.push(
+        tokio::task::spawn_blocking(p9::measure)
+            .await
+            .map_err(|e| e.to_string())??,
+    );
     rows.sort_by(|a, b| a.id.cmp(b.id));
     let table = report::table(&rows);
     println!("{table}");

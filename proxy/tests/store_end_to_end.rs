@@ -112,6 +112,19 @@ async fn a_killed_stand_loses_nothing_acknowledged_and_learns_what_it_missed() {
         acknowledged.push(op);
     }
 
+    // The writer commits within milliseconds of a verdict (recording never
+    // holds a verdict back); once the trail shows the last op it is on disk.
+    let last = acknowledged.last().unwrap().clone();
+    let mut written = false;
+    for _ in 0..200 {
+        let activity = get_json(&stand, &format!("/api/stand/activity?{ALL}")).await;
+        if activity["rows"][0]["op"] == last.as_str() {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(written, "the last command reached the trail");
     // SIGKILL: no shutdown, no flush.
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &stand.pid().to_string()])
