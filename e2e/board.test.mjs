@@ -91,6 +91,7 @@ test('add → page → seat, with undo', async () => {
   assert.equal(await act(page, 1, 'seat'), 'gone');
 
   await page.getByTestId('tab-history').click();
+  await page.getByTestId('history-device').click();
   const history = page.getByTestId('history-table');
   await history.locator('tbody tr').first().waitFor();
   assert.match(await history.textContent(), /Sarah/);
@@ -236,6 +237,7 @@ test('views: page any pager, transmitter settings, statistics and history', asyn
   await page.getByTestId('stat-served').filter({ hasText: /^0$/ }).waitFor();
 
   await page.getByTestId('tab-history').click();
+  await page.getByTestId('history-device').click();
   await page.getByTestId('history-table').locator('tbody tr').first().waitFor();
   await screenshot(page, 'view-history');
   await page.getByTestId('history-clear').click();

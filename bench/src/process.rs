@@ -24,9 +24,12 @@ impl Coaster {
         dist: &Path,
         extra: &[&str],
     ) -> Result<Coaster, String> {
-        let data_dir = std::env::temp_dir().join(format!("coaster-bench-{}", std::process::id()));
-        // A fresh op journal for every run.
-        let _ = std::fs::remove_file(data_dir.join("ops.json"));
+        // A data directory per instance: each Coaster locks its own (and its
+        // store and op journal start empty).
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let data_dir = std::env::temp_dir().join(format!("coaster-bench-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
         let mut child = Command::new(binary)
             .args(["--device", &device.to_string(), "--listen", "127.0.0.1:0"])
             // Every benchmark tablet connects from loopback.

@@ -97,7 +97,9 @@ export async function startProxy({ device, listen = '127.0.0.1:0', dist = distDi
   const args = ['--listen', listen, '--dist', dist];
   if (device) args.push('--device', device);
   if (tls) args.push('--tls');
-  if (dataDir) args.push('--data-dir', dataDir);
+  // A data directory of its own: the stand's store there is locked by one
+  // Coaster at a time, and a test must not read another run's history.
+  args.push('--data-dir', dataDir ?? mkdtempSync(path.join(tmpdir(), 'coaster-data-')));
   const { child, match, log } = await spawnUntil('coaster', args, /coaster listening on (https?:\/\/[^\s/]+)\//, 20_000, { COASTER_PIN: pin ?? '' });
   const url = match[1];
   return { child, url, port: Number(new URL(url).port), log, stop: () => stop(child) };

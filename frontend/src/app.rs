@@ -7,7 +7,7 @@ use crate::components::{
     board::Board,
     dialogs::Dialogs,
     header::Header,
-    history::History,
+    history::{History, Stand},
     overlay::{unreachable, Overlay, Unreachable},
     settings::Settings,
     standalone_page::StandalonePage,
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                 {move || match state.view.get() {
                     View::Board => view! { <Board state=state /> }.into_any(),
                     View::History => view! { <History state=state /> }.into_any(),
+                    View::Activity => view! { <Stand kind="activity" title="Activity" /> }.into_any(),
                     View::Statistics => view! { <Statistics state=state /> }.into_any(),
                     View::Page => view! { <StandalonePage state=state /> }.into_any(),
                     View::Settings => view! { <Settings state=state /> }.into_any(),

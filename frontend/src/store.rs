@@ -26,6 +26,7 @@ pub enum Link {
 pub enum View {
     Board,
     History,
+    Activity,
     Statistics,
     Page,
     Settings,

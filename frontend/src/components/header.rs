@@ -105,6 +105,13 @@ pub fn Header(state: State) -> impl IntoView {
                     <p data-testid="health-panel">{health}</p>
                 </details>
                 <span class="summary" data-testid="summary">{summary}</span>
+                // The board works without the store; the host still has to know.
+                {move || {
+                    state
+                        .mirror
+                        .with(|m| m.health.not_recording.clone())
+                        .map(|why| view! { <span class="not-recording" role="status" data-testid="not-recording">"Not recording: " {why}</span> })
+                }}
                 <span class="clock" aria-label="Transmitter clock" data-testid="clock">
                     {move || timing::clock(state.device_now())}
                 </span>
@@ -128,6 +135,7 @@ pub fn Header(state: State) -> impl IntoView {
             <nav class="tabs" aria-label="Views">
                 {tab(View::Board, "Board", "tab-board")}
                 {tab(View::History, "History", "tab-history")}
+                {tab(View::Activity, "Activity", "tab-activity")}
                 {tab(View::Statistics, "Statistics", "tab-statistics")}
                 {tab(View::Page, "Page a pager", "tab-page")}
                 {tab(View::Settings, "Settings", "tab-settings")}

@@ -4,12 +4,50 @@ use shared::protocol::Command;
 
 use crate::actions::use_actions;
 use crate::components::op_status::OpStatus;
+use crate::components::stand::StandView;
 use crate::ops::Target;
 use crate::store::{Dialog, State};
 use crate::timing;
 
+/// The stand's own history (every party Coaster saw, kept for years) by
+/// default; the transmitter's short history of its own one tap away.
 #[component]
 pub fn History(state: State) -> impl IntoView {
+    let device = RwSignal::new(false);
+    let part = move |on_device: bool, text: &'static str, testid: &'static str| {
+        view! {
+            <button class="tab" class:on=move || device.get() == on_device data-testid=testid on:click=move |_| device.set(on_device)>
+                {text}
+            </button>
+        }
+    };
+    view! {
+        <nav class="tabs subtabs" aria-label="Whose history">
+            {part(false, "This stand", "history-stand")}
+            {part(true, "Transmitter", "history-device")}
+        </nav>
+        {move || match device.get() {
+            true => view! { <DeviceHistory state=state /> }.into_any(),
+            false => view! { <Stand kind="history" title="History" /> }.into_any(),
+        }}
+    }
+}
+
+/// One of the stand's own views, with its heading.
+#[component]
+pub fn Stand(kind: &'static str, title: &'static str) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <div class="panel-head">
+                <h2>{title}</h2>
+            </div>
+            <StandView kind=kind />
+        </section>
+    }
+}
+
+#[component]
+fn DeviceHistory(state: State) -> impl IntoView {
     let actions = use_actions();
     // The device keeps history; fetch it whenever the view opens.
     actions.send(Command::GetHistory, Target::History);
@@ -51,7 +89,7 @@ pub fn History(state: State) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="history-title">
             <div class="panel-head">
-                <h2 id="history-title">"History"</h2>
+                <h2 id="history-title">"The transmitter's history"</h2>
                 <button class="btn" data-testid="history-refresh" on:click=move |_| actions.send(Command::GetHistory, Target::History)>
                     "Refresh"
                 </button>

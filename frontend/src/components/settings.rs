@@ -5,6 +5,7 @@ use shared::time::DeviceTime;
 
 use crate::actions::use_actions;
 use crate::components::op_status::OpStatus;
+use crate::components::stand::StandView;
 use crate::connection::{now_ms, send_text};
 use crate::keypad::{goal_picks, problem};
 use crate::ops::Target;
@@ -204,6 +205,8 @@ fn DeviceSettings(state: State) -> impl IntoView {
 fn SignedIn() -> impl IntoView {
     send_text(wire::LIST_TABLETS);
     view! {
+        <h2>"This tablet"</h2>
+        <StandView kind="name" />
         <h2>"Signed-in tablets"</h2>
         <ul id="tablets" class="tablets" data-testid="tablets"></ul>
     }
