@@ -101,6 +101,29 @@ test('WebKit: add → page → seat, with the transmitter\'s verdicts and undo',
   assert.deepEqual(await wk.errors(), []);
 });
 
+test('WebKit: the stand\'s History and Activity (a module loaded on demand)', async () => {
+  await wk.open(proxy.url);
+  await wk.click('tab-history');
+  // Sarah, paged and seated by the test before (then undone, re-added and
+  // seated again: a second row): her waits, her page and her outcome.
+  const sarah = await wk.waitFor(() => {
+    const rows = [...document.querySelectorAll('[data-testid^="stand-party-"]')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent));
+    return rows.find((cells) => /Sarah/.test(cells[1]) && cells[7] != '0');
+  }, [], { what: 'Sarah in the stand\'s history' });
+  assert.equal(sarah[2], '4');
+  assert.equal(sarah[6], 'Seated');
+  assert.match(sarah[7], /^1 \(/);
+  assert.match(sarah[4], /s$/);
+  await wk.screenshot('webkit-stand-history');
+  await wk.click('tab-activity');
+  const did = await wk.waitFor(() => {
+    const rows = [...document.querySelectorAll('[data-testid="activity-row"]')];
+    return rows.length >= 4 && rows.map((r) => r.children[2].textContent);
+  }, [], { what: 'the activity log' });
+  for (const kind of ['Add', 'Page', 'Seat']) assert.ok(did.includes(kind), `${kind} in ${did}`);
+  assert.deepEqual(await wk.errors(), []);
+});
+
 test('a Chromium tablet and a WebKit tablet stay in sync', async () => {
   const browser = await launchBrowser();
   try {
