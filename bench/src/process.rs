@@ -28,7 +28,8 @@ impl Coaster {
         // store and op journal start empty).
         static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let data_dir = std::env::temp_dir().join(format!("coaster-bench-{}-{n}", std::process::id()));
+        let data_dir =
+            std::env::temp_dir().join(format!("coaster-bench-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
         let mut child = Command::new(binary)
             .args(["--device", &device.to_string(), "--listen", "127.0.0.1:0"])

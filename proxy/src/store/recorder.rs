@@ -192,17 +192,7 @@ impl Recorder {
                         late,
                         creator.as_deref(),
                     ));
-                    if let Some(notified) = s.notified {
-                        let at = self.proxy_ms(notified, now_ms);
-                        records.push(self.fact(
-                            s,
-                            PartyEvent::Paged { mode: None },
-                            "late".into(),
-                            at,
-                            true,
-                            None,
-                        ));
-                    }
+                    records.extend(self.late_page(s, now_ms));
                 }
                 Some(before) => {
                     if party.page_count > before.page_count
@@ -268,17 +258,7 @@ impl Recorder {
         for (s, clear_type) in sessions {
             let created = self.proxy_ms(s.created, now_ms);
             records.push(self.fact(s, PartyEvent::Created, String::new(), created, true, None));
-            if let Some(notified) = s.notified {
-                let at = self.proxy_ms(notified, now_ms);
-                records.push(self.fact(
-                    s,
-                    PartyEvent::Paged { mode: None },
-                    "late".into(),
-                    at,
-                    true,
-                    None,
-                ));
-            }
+            records.extend(self.late_page(s, now_ms));
             if let (Some(clear_type), Some(cleared)) = (clear_type, s.cleared) {
                 let event = match clear_type {
                     ClearType::Stop => PartyEvent::Seated,
@@ -342,6 +322,14 @@ impl Recorder {
                 now.synced && (!b.synced || now.reboots > b.reboots || now.resyncs > b.resyncs)
             }
         }
+    }
+
+    /// A page the device shows that the proxy did not see go out; the store
+    /// takes it only if it holds no page of that party already.
+    fn late_page(&self, s: &Session, now_ms: i64) -> Option<Record> {
+        let at = self.proxy_ms(s.notified?, now_ms);
+        let page = PartyEvent::Paged { mode: None };
+        Some(self.fact(s, page, "late".into(), at, true, None))
     }
 
     fn on_pager(&self, number: u32) -> Option<&Session> {

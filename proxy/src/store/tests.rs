@@ -55,6 +55,18 @@ fn fact(
     })
 }
 
+/// A party created at T0, live or learned late.
+fn created(uuid: &str, number: u32, label: &str, late: bool) -> Record {
+    fact(
+        &session(uuid, number, label),
+        PartyEvent::Created,
+        "",
+        T0,
+        late,
+        None,
+    )
+}
+
 fn audit(op: &str, at_ms: i64, tablet: &str, outcome: &str) -> Record {
     Record::Audit(AuditEntry {
         op: op.into(),
@@ -106,14 +118,7 @@ fn status_becomes(store: &Store, want: impl Fn(&Option<String>) -> bool) -> Opti
 fn migrations_run_once_and_a_reopened_store_keeps_its_rows() {
     let dir = dir("migrate");
     let store = open(&dir);
-    store.record(fact(
-        &session("u1", 1, "Ann"),
-        PartyEvent::Created,
-        "",
-        T0,
-        false,
-        None,
-    ));
+    store.record(created("u1", 1, "Ann", false));
     assert!(store.flush(Duration::from_secs(5)));
     drop(store);
     let store = open(&dir);
@@ -186,30 +191,9 @@ fn a_lifecycle_recorded_twice_is_stored_once() {
 fn a_party_first_learned_late_says_so_and_one_seen_live_does_not() {
     let dir = dir("late");
     let store = open(&dir);
-    store.record(fact(
-        &session("live", 1, "Ann"),
-        PartyEvent::Created,
-        "",
-        T0,
-        false,
-        None,
-    ));
-    store.record(fact(
-        &session("live", 1, "Ann"),
-        PartyEvent::Created,
-        "",
-        T0,
-        true,
-        None,
-    ));
-    store.record(fact(
-        &session("away", 2, "Bo"),
-        PartyEvent::Created,
-        "",
-        T0,
-        true,
-        None,
-    ));
+    store.record(created("live", 1, "Ann", false));
+    store.record(created("live", 1, "Ann", true));
+    store.record(created("away", 2, "Bo", true));
     assert!(store.flush(Duration::from_secs(5)));
     let parties = all_parties(&store);
     let late = |uuid: &str| {
@@ -311,14 +295,7 @@ fn parties_are_found_by_range_name_or_pager() {
 fn the_csv_quotes_what_needs_it_and_defuses_formulas() {
     let dir = dir("csv");
     let store = open(&dir);
-    store.record(fact(
-        &session("u1", 1, "=HYPERLINK(\"x\")"),
-        PartyEvent::Created,
-        "",
-        T0,
-        false,
-        None,
-    ));
+    store.record(created("u1", 1, "=HYPERLINK(\"x\")", false));
     store.record(fact(
         &session("u2", 2, "Smith, party of 4"),
         PartyEvent::Created,
@@ -355,14 +332,7 @@ fn pruning_removes_what_is_older_than_the_cutoff() {
         Some("o"),
     ));
     store.record(audit("o", T0, "Front", "acknowledged"));
-    let mut new = fact(
-        &session("new", 2, "New"),
-        PartyEvent::Created,
-        "",
-        T0,
-        false,
-        None,
-    );
+    let mut new = created("new", 2, "New", false);
     if let Record::Party(f) = &mut new {
         f.created_ms = T0 + 10 * 86_400_000;
     }
@@ -403,14 +373,7 @@ fn a_damaged_file_is_left_as_it_is_and_nothing_is_recorded() {
             .is_some_and(|s| s.contains("damaged") && s.contains("move")),
         "{status:?}"
     );
-    store.record(fact(
-        &session("u1", 1, "Ann"),
-        PartyEvent::Created,
-        "",
-        T0,
-        false,
-        None,
-    ));
+    store.record(created("u1", 1, "Ann", false));
     assert!(store.flush(Duration::from_secs(5)));
     drop(store);
     assert_eq!(
@@ -426,14 +389,7 @@ fn a_database_locked_by_another_program_holds_facts_until_it_is_free() {
     let store = open(&dir);
     let other = rusqlite::Connection::open(dir.join(FILE)).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    store.record(fact(
-        &session("u1", 1, "Ann"),
-        PartyEvent::Created,
-        "",
-        T0,
-        false,
-        None,
-    ));
+    store.record(created("u1", 1, "Ann", false));
     let status = status_becomes(&store, |s| s.is_some());
     assert!(
         status.as_deref().is_some_and(|s| s.contains("locked")),
@@ -469,14 +425,7 @@ fn a_full_disk_stops_recording_loses_nothing_stored_and_catches_up_when_freed() 
         return;
     };
     let store = open(&dir);
-    store.record(fact(
-        &session("first", 1, "Ann"),
-        PartyEvent::Created,
-        "",
-        T0,
-        false,
-        None,
-    ));
+    store.record(created("first", 1, "Ann", false));
     assert!(store.flush(Duration::from_secs(5)));
     // Fill the disk beside the database.
     let filler = dir.join("filler");
