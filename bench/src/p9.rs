@@ -91,6 +91,7 @@ fn verdict(i: usize, at: DeviceTime) -> (Record, Record) {
         created_ms: i as i64,
         learned_late: false,
         op: Some(op),
+        ahead: Some(3),
     });
     (audit, party)
 }

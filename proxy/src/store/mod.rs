@@ -7,6 +7,8 @@
 //!   recording never delays a page or a verdict; holds facts through a full
 //!   disk or a locked file.
 //! - [`query`]: the History and Activity views' reads and the CSV export.
+//! - [`figures`]: the owner's analytics and the wait to quote a party.
+//! - [`nights`]: a seeded model of busy nights, for the demo and the backtest.
 //! - [`recorder`]: how tablets' commands, their verdicts, the mirror's
 //!   changes and the device's history become facts (sans-IO).
 //!
@@ -14,6 +16,8 @@
 //! file); every other trouble leaves the live board working and says "not
 //! recording" with the reason.
 
+pub mod figures;
+pub mod nights;
 pub mod query;
 pub mod record;
 pub mod recorder;

@@ -32,7 +32,7 @@ pub struct ActivityQuery {
 }
 
 impl Store {
-    fn reader(&self) -> rusqlite::Result<Connection> {
+    pub(super) fn reader(&self) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(
             self.path(),
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -29,6 +29,8 @@ pub struct PartyFact {
     pub learned_late: bool,
     /// The tablet's op that caused it, when one did.
     pub op: Option<String>,
+    /// For a create seen live: the parties then waiting (not yet paged).
+    pub ahead: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -365,6 +365,11 @@ impl Recorder {
             PartyEvent::Created => at_ms,
             _ => self.proxy_ms(session.created, at_ms),
         };
+        // Waiting when a party arrives live: the others not yet paged.
+        let ahead = (event == PartyEvent::Created && !learned_late).then(|| {
+            let waiting = self.known.values().filter(|p| p.session.notified.is_none());
+            waiting.filter(|p| p.session.uuid != session.uuid).count() as u32
+        });
         Record::Party(PartyFact {
             session: session.clone(),
             event,
@@ -373,6 +378,7 @@ impl Recorder {
             created_ms,
             learned_late,
             op: op.map(str::to_string),
+            ahead,
         })
     }
 }

@@ -69,6 +69,11 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT
     );
     CREATE INDEX health_by_time ON health_events (venue, at_ms);",
+    // 2: how many parties were waiting when each arrived (the quote learns
+    // from it), and an index that answers the owner's figures from the index alone.
+    "ALTER TABLE parties ADD COLUMN ahead INTEGER;
+    CREATE INDEX parties_figures ON parties
+        (venue, created_ms, first_paged_ms, ended_ms, outcome, pages, party_size, goal_s, ahead);",
 ];
 
 /// Brings `conn` to the latest version. A file from a newer Coaster (a

@@ -52,6 +52,7 @@ fn fact(
         created_ms: T0,
         learned_late: late,
         op: op.map(str::to_string),
+        ahead: None,
     })
 }
 

@@ -225,8 +225,8 @@ fn party(tx: &Transaction, venue: &str, fact: &PartyFact) -> rusqlite::Result<()
     let s = &fact.session;
     tx.execute(
         "INSERT INTO parties (venue, uuid, device_id, number, label, party_size, goal_s,
-             created_device, created_ms, learned_late)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             created_device, created_ms, learned_late, ahead)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (venue, uuid) DO UPDATE SET
              number = excluded.number, label = excluded.label,
              party_size = excluded.party_size, goal_s = excluded.goal_s",
@@ -241,6 +241,7 @@ fn party(tx: &Transaction, venue: &str, fact: &PartyFact) -> rusqlite::Result<()
             s.created.to_string(),
             fact.created_ms,
             fact.learned_late,
+            fact.ahead,
         ],
     )?;
     let kind = fact.event.kind();
