@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     View::Board => view! { <Board state=state /> }.into_any(),
                     View::History => view! { <History state=state /> }.into_any(),
                     View::Activity => view! { <Stand kind="activity" title="Activity" /> }.into_any(),
+                    View::Analytics => view! { <Stand kind="analytics" title="Analytics" /> }.into_any(),
                     View::Statistics => view! { <Statistics state=state /> }.into_any(),
                     View::Page => view! { <StandalonePage state=state /> }.into_any(),
                     View::Settings => view! { <Settings state=state /> }.into_any(),

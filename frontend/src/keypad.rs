@@ -120,7 +120,9 @@ pub fn edit_command(party: &Party, name: &str, size: u32, goal_s: u32) -> Option
 
 /// Goal quick picks in seconds, with the device default always among them.
 pub fn goal_picks(default_goal_s: u32) -> Vec<u32> {
-    let mut picks = vec![300, 600, 900, 1200, 1800, 2700];
+    // Every five minutes to half an hour, then as hosts quote long waits:
+    // a quote from the stand's history (rounded to five minutes) is one tap.
+    let mut picks = vec![300, 600, 900, 1200, 1500, 1800, 2400, 2700, 3600];
     if !picks.contains(&default_goal_s) {
         picks.push(default_goal_s);
         picks.sort_unstable();
@@ -282,8 +284,14 @@ mod tests {
 
     #[test]
     fn goal_picks_include_the_device_default() {
-        assert_eq!(goal_picks(300), vec![300, 600, 900, 1200, 1800, 2700]);
-        assert_eq!(goal_picks(420), vec![300, 420, 600, 900, 1200, 1800, 2700]);
+        assert_eq!(
+            goal_picks(300),
+            vec![300, 600, 900, 1200, 1500, 1800, 2400, 2700, 3600]
+        );
+        assert_eq!(
+            goal_picks(420),
+            vec![300, 420, 600, 900, 1200, 1500, 1800, 2400, 2700, 3600]
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub enum View {
     Board,
     History,
     Activity,
+    Analytics,
     Statistics,
     Page,
     Settings,

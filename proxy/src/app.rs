@@ -49,6 +49,8 @@ pub struct Options {
     pub token_days: u32,
     /// The stand's history is kept this many days (`--keep-days`).
     pub keep_days: u32,
+    /// Three weeks of simulated nights in a store of their own (`--demo`).
+    pub demo: bool,
 }
 
 /// How tablets reach Coaster.
@@ -85,6 +87,7 @@ impl Options {
             limits: Limits::default(),
             token_days: crate::tokens::DEFAULT_TOKEN_DAYS,
             keep_days: store::DEFAULT_KEEP_DAYS,
+            demo: false,
         }
     }
 }
@@ -141,7 +144,16 @@ pub fn resolve_device(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("transmitter address {text:?} resolves to nothing"))
 }
 
-pub async fn start(options: Options) -> std::io::Result<Running> {
+pub async fn start(mut options: Options) -> std::io::Result<Running> {
+    if options.demo {
+        if options.device.is_some() {
+            return Err(std::io::Error::other(
+                "--demo is for the built-in simulated transmitter only: drop --device (a real stand's history is never mixed with made-up nights)",
+            ));
+        }
+        // Never the real store: the demo's nights live beside it.
+        options.data_dir = options.data_dir.join("demo");
+    }
     if options.tls == Tls::Off && !options.listen.ip().is_loopback() {
         return Err(std::io::Error::other(format!(
             "plain HTTP is only for loopback; {} needs TLS (drop --no-tls, or give --tls-cert and --tls-key)",
@@ -156,6 +168,9 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
     // First: a second Coaster on this data directory stops here.
     let store = Store::open(&options.data_dir, store::VENUE, options.keep_days)
         .map_err(std::io::Error::other)?;
+    if options.demo {
+        demo_nights(&store)?;
+    }
     let identity = match &options.tls {
         Tls::Off => None,
         Tls::Files { cert, key } => Some(tls::file_identity(cert, key)?),
@@ -275,6 +290,7 @@ pub async fn start(options: Options) -> std::io::Result<Running> {
         tls: acceptor,
         tablet_slots: Arc::new(Semaphore::new(limits.tablets)),
         store: store.clone(),
+        lobby: Mutex::new(crate::lobby::LobbyLinks::open(&options.data_dir)?),
         limits,
     });
     let runner = Runner {
@@ -326,6 +342,23 @@ impl Running {
             simulator.shutdown().await;
         }
     }
+}
+
+/// Fills an empty demo store with the three weeks of nights before today.
+fn demo_nights(store: &Store) -> std::io::Result<()> {
+    let empty = store.past(0, i64::MAX).map_or(true, |p| p.is_empty());
+    if !empty {
+        return Ok(());
+    }
+    let today = now_ms().div_euclid(24 * 3600 * 1000);
+    let nights = store::nights::generate(rand::random(), today - 21, 21, 1.0);
+    let mut conn = store::writer::open(store.path()).map_err(std::io::Error::other)?;
+    store::nights::write(&mut conn, store.venue(), &nights).map_err(std::io::Error::other)?;
+    tracing::info!(
+        parties = nights.len(),
+        "the demo's history: three weeks of simulated nights"
+    );
+    Ok(())
 }
 
 /// How long shutdown waits for the store to write what is queued.

@@ -51,6 +51,8 @@ pub struct Site {
     pub tablet_slots: Arc<Semaphore>,
     /// The stand's memory, for the History and Activity views.
     pub store: crate::store::Store,
+    /// The TV's read-only links.
+    pub lobby: Mutex<crate::lobby::LobbyLinks>,
 }
 
 /// What one connection's requests share.

@@ -23,8 +23,9 @@
 //!   local CA and the `/ws` upgrade.
 //! - [`limits`]: connections per address and overall, tablets, heads and
 //!   bodies, timeouts.
-//! - [`stand_api`]: `/api/stand/…`, the stand's history, audit trail and
-//!   CSV export for the app.
+//! - [`stand_api`]: `/api/stand/…`, the stand's history, audit trail, CSV
+//!   export, analytics and quotes for the app; `/api/lobby/…` for the TV.
+//! - [`lobby`]: the lobby screen's read-only links.
 //! - [`hosts`]: the stand's own names, against DNS rebinding (Host, Origin).
 //! - [`security`]: the Content-Security-Policy and other browser headers.
 //! - [`assets`]: the built dashboard in memory, with the build's .br/.gz copies.
@@ -48,6 +49,7 @@ pub mod hosts;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod lobby;
 pub mod mirror;
 pub mod ops;
 pub mod routes;

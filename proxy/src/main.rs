@@ -60,6 +60,12 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=36500))]
     keep_days: u32,
 
+    /// Show the analytics and quotes at once: three weeks of simulated nights
+    /// in a history of their own (`<data-dir>/demo`). Only with the built-in
+    /// simulated transmitter.
+    #[arg(long)]
+    demo: bool,
+
     /// Fix CoAP's first retransmission timeout (RFC 7252 ACK_TIMEOUT, e.g.
     /// `2s`, `500ms`) instead of learning it from the measured round trip.
     /// For a site whose network needs the RFC's own behaviour.
@@ -158,6 +164,7 @@ async fn main() -> std::process::ExitCode {
         },
         token_days: cli.token_days,
         keep_days: cli.keep_days,
+        demo: cli.demo,
     })
     .await
     {

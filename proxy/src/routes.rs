@@ -73,6 +73,8 @@ async fn route(request: Request<Incoming>, connection: &Connection) -> (Reply, P
         },
         "/api/login" => not_allowed("POST"),
         "/api/session" if get => session(&request, site),
+        "/lobby" if get => asset(&request, "/lobby/index.html", site),
+        p if p.starts_with("/api/lobby/") => crate::stand_api::lobby(&request, connection).await,
         p if p.starts_with("/api/stand/") && get => crate::stand_api::answer(&request, site).await,
         p if p.starts_with("/api/stand/") => not_allowed("GET, HEAD"),
         "/ca.crt" if get => ca_certificate(site),
@@ -161,7 +163,10 @@ fn upgrade(mut request: Request<Incoming>, connection: &Connection) -> Reply {
 
 /// The login and the WebSocket act for a tablet: only a page of this stand,
 /// which a browser always names in `Origin`, may use them.
-fn refuse_foreign(request: &Request<Incoming>, connection: &Connection) -> Option<Reply> {
+pub(crate) fn refuse_foreign(
+    request: &Request<Incoming>,
+    connection: &Connection,
+) -> Option<Reply> {
     let origin = header_text(request, header::ORIGIN);
     if origin.is_some_and(|origin| connection.site.names.origin_allowed(origin)) {
         return None;
@@ -221,7 +226,12 @@ async fn login(request: Request<Incoming>, from: IpAddr, site: &Site) -> Reply {
 }
 
 fn static_file(request: &Request<Incoming>, site: &Site) -> Reply {
-    if let Some(asset) = site.assets.get(request.uri().path()) {
+    asset(request, request.uri().path(), site)
+}
+
+/// The built file at `path`, in the encoding the request prefers.
+pub(crate) fn asset(request: &Request<Incoming>, path: &str, site: &Site) -> Reply {
+    if let Some(asset) = site.assets.get(path) {
         let accepted = header_text(request, header::ACCEPT_ENCODING);
         let (body, encoding) = asset.encoded(Encoding::preferred(accepted));
         let mut reply = Response::new(Full::new(body));
@@ -233,7 +243,7 @@ fn static_file(request: &Request<Incoming>, site: &Site) -> Reply {
         }
         return reply;
     }
-    if site.assets.is_empty() && request.uri().path() == "/" {
+    if site.assets.is_empty() && path == "/" {
         let page = format!(
             "<!doctype html><title>Coaster</title><h1>The dashboard is not built</h1><p>Nothing was found in {}. Start Coaster with <code>scripts/run.sh</code>, which builds it, or build it with <code>trunk build --release</code>.</p>",
             site.assets.dir.display()

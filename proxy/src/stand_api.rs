@@ -3,17 +3,21 @@
 //! URL, which logs keep); a stand without a PIN is open, like its board.
 
 use hyper::body::Incoming;
-use hyper::{header, Request, StatusCode};
+use hyper::{header, Method, Request, StatusCode};
 use serde::Serialize;
 use shared::stand::{StandPage, OUTCOMES};
 
 use crate::auth;
-use crate::http::Site;
-use crate::routes::{json, set, text, token, Reply};
+use crate::http::{Connection, Site};
+use crate::routes::{json, refuse_foreign, set, text, token, Reply};
 use crate::store::query::{ActivityQuery, ExportError, PartyQuery, MAX_ROWS};
 use crate::store::Store;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// What "tonight" covers for the end-of-night summary.
+const NIGHT_MS: i64 = 12 * 3600 * 1000;
+/// What the lobby screen calls: pagers paged in the last few minutes.
+const CALLING_MS: i64 = 5 * 60 * 1000;
 
 /// Answers a GET under `/api/stand/`.
 pub async fn answer(request: &Request<Incoming>, site: &Site) -> Reply {
@@ -34,11 +38,56 @@ pub async fn answer(request: &Request<Incoming>, site: &Site) -> Reply {
         Ok(params) => params,
         Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_parameter", &message),
     };
+    let path = request.uri().path().to_string();
+    // The quote counts the parties waiting now; the night's end, those on the board.
+    let board = match path.as_str() {
+        "/api/stand/quote" | "/api/stand/night" => site.tablets.hub.state().await,
+        _ => None,
+    };
+    let waiting = board.as_ref().map_or(0, |b| {
+        b.parties
+            .iter()
+            .filter(|p| p.session.notified.is_none())
+            .count() as u32
+    });
+    let on_board = board.map_or(0, |b| b.parties.len());
     let store = site.store.clone();
     let status = store.status().borrow().clone();
-    let path = request.uri().path().to_string();
     let work = move || -> Result<Reply, String> {
         match path.as_str() {
+            "/api/stand/analytics" => {
+                let figures = store
+                    .analytics(params.from_ms, params.to_ms, params.tz_offset_min)
+                    .map_err(|e| unreadable(&store, e))?;
+                Ok(json(
+                    StatusCode::OK,
+                    serde_json::to_value(figures).map_err(|e| e.to_string())?,
+                ))
+            }
+            "/api/stand/quote" => {
+                let Some(size) = params.size else {
+                    return Ok(problem(
+                        StatusCode::BAD_REQUEST,
+                        "bad_parameter",
+                        "size is missing",
+                    ));
+                };
+                let quote = store
+                    .quote(size, waiting, auth::now_ms(), params.tz_offset_min)
+                    .map_err(|e| unreadable(&store, e))?;
+                Ok(json(
+                    StatusCode::OK,
+                    serde_json::to_value(quote).map_err(|e| e.to_string())?,
+                ))
+            }
+            "/api/stand/night" => {
+                let now = auth::now_ms();
+                let figures = store
+                    .analytics(now - NIGHT_MS, now, params.tz_offset_min)
+                    .map_err(|e| unreadable(&store, e))?;
+                let night = serde_json::json!({ "analytics": figures, "on_board": on_board });
+                Ok(json(StatusCode::OK, night))
+            }
             "/api/stand/parties" => {
                 let rows = store
                     .parties(&PartyQuery {
@@ -147,6 +196,9 @@ struct Params {
     outcome: Option<String>,
     kind: Option<String>,
     limit: u32,
+    /// The tablet's clock, minutes east of UTC, for hours and days.
+    tz_offset_min: i32,
+    size: Option<u32>,
 }
 
 impl Params {
@@ -182,6 +234,26 @@ impl Params {
                         .filter(|n| (1..=MAX_ROWS).contains(n))
                         .ok_or_else(|| format!("limit must be 1 to {MAX_ROWS}, not {value:?}"))?
                 }
+                "tz_offset_min" => {
+                    params.tz_offset_min = value
+                        .parse::<i32>()
+                        .ok()
+                        .filter(|m| m.abs() <= 14 * 60)
+                        .ok_or_else(|| {
+                            format!(
+                            "tz_offset_min must be minutes east of UTC, -840 to 840, not {value:?}"
+                        )
+                        })?
+                }
+                "size" => {
+                    params.size = Some(
+                        value
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|n| (1..=shared::limits::PARTY_MAX).contains(n))
+                            .ok_or_else(|| format!("size must be a party size, not {value:?}"))?,
+                    )
+                }
                 _ => {}
             }
         }
@@ -191,6 +263,83 @@ impl Params {
             return Err("from_ms must be before to_ms".into());
         }
         Ok(params)
+    }
+}
+
+/// `/api/lobby/…`: the TV's calls, read with a lobby link's token (or a
+/// tablet's); and the links themselves, made and revoked from a tablet.
+pub async fn lobby(request: &Request<Incoming>, connection: &Connection) -> Reply {
+    let site = &connection.site;
+    let path = request.uri().path();
+    let method = request.method().clone();
+    let shown = token(request).unwrap_or_default().to_string();
+    let tablet = {
+        let mut access = site.access.lock().expect("access lock");
+        access.admit(Some(&shown), auth::now_ms()).is_some()
+    };
+    if path == "/api/lobby/calls" {
+        if method != Method::GET && method != Method::HEAD {
+            return problem(StatusCode::METHOD_NOT_ALLOWED, "method", "GET only.");
+        }
+        if !tablet && !site.lobby.lock().expect("lobby lock").admits(&shown) {
+            return problem(
+                StatusCode::UNAUTHORIZED,
+                "lobby_link",
+                "This lobby link is not valid (revoked?). Make a new one in Settings.",
+            );
+        }
+        let store = site.store.clone();
+        let now = auth::now_ms();
+        return match tokio::task::spawn_blocking(move || store.calls(now - CALLING_MS)).await {
+            Ok(Ok(calls)) => {
+                let calls: Vec<_> = calls
+                    .iter()
+                    .map(|(number, at_ms)| serde_json::json!({ "number": number, "at_ms": at_ms }))
+                    .collect();
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({ "calls": calls, "now_ms": now }),
+                )
+            }
+            _ => problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "The stand's history cannot be read right now.",
+            ),
+        };
+    }
+    if !tablet {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "sign_in",
+            "Sign in with the venue PIN first.",
+        );
+    }
+    if method != Method::GET {
+        if let Some(refusal) = refuse_foreign(request, connection) {
+            return refusal;
+        }
+    }
+    let mut links = site.lobby.lock().expect("lobby lock");
+    let done = match (method, path.strip_prefix("/api/lobby/links")) {
+        (Method::GET, Some("")) => Ok(None),
+        (Method::POST, Some("")) => links.create(auth::now_ms()).map(Some),
+        (Method::DELETE, Some(id)) if id.starts_with('/') => links.revoke(&id[1..]).map(|_| None),
+        _ => return problem(StatusCode::NOT_FOUND, "not_found", "No such lobby request."),
+    };
+    match done {
+        Ok(made) => {
+            let made = made.map(|(id, token)| serde_json::json!({ "id": id, "token": token }));
+            json(
+                StatusCode::OK,
+                serde_json::json!({ "links": links.list(), "made": made }),
+            )
+        }
+        Err(error) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "lobby_file",
+            &format!("The lobby links cannot be saved: {error}"),
+        ),
     }
 }
 

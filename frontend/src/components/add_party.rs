@@ -179,6 +179,8 @@ pub fn AddParty(state: State) -> impl IntoView {
                 </div>
                 <div class="col">
                     <PartyFields state=state name=name size=size goal=goal />
+                    // lazy/stand.js draws the quote here; its "Use" taps the goal pick.
+                    <div class="stand" data-stand="quote"></div>
                     {move || form_problem().map(|p| view! { <p class="bad">{p}</p> })}
                 </div>
             </div>

@@ -136,6 +136,7 @@ pub fn Header(state: State) -> impl IntoView {
                 {tab(View::Board, "Board", "tab-board")}
                 {tab(View::History, "History", "tab-history")}
                 {tab(View::Activity, "Activity", "tab-activity")}
+                {tab(View::Analytics, "Analytics", "tab-analytics")}
                 {tab(View::Statistics, "Statistics", "tab-statistics")}
                 {tab(View::Page, "Page a pager", "tab-page")}
                 {tab(View::Settings, "Settings", "tab-settings")}

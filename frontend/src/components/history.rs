@@ -4,7 +4,6 @@ use shared::protocol::Command;
 
 use crate::actions::use_actions;
 use crate::components::op_status::OpStatus;
-use crate::components::stand::StandView;
 use crate::ops::Target;
 use crate::store::{Dialog, State};
 use crate::timing;
@@ -33,7 +32,9 @@ pub fn History(state: State) -> impl IntoView {
     }
 }
 
-/// One of the stand's own views, with its heading.
+/// One of the stand's own views, with its heading. Its `data-stand` part is
+/// drawn by lazy/stand.js, which index.html fetches when such a part first
+/// appears: the board's first load carries none of it.
 #[component]
 pub fn Stand(kind: &'static str, title: &'static str) -> impl IntoView {
     view! {
@@ -41,7 +42,7 @@ pub fn Stand(kind: &'static str, title: &'static str) -> impl IntoView {
             <div class="panel-head">
                 <h2>{title}</h2>
             </div>
-            <StandView kind=kind />
+            <div class="stand" data-stand=kind></div>
         </section>
     }
 }

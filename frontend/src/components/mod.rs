@@ -11,7 +11,6 @@ pub mod op_status;
 pub mod overlay;
 pub mod party_row;
 pub mod settings;
-pub mod stand;
 pub mod standalone_page;
 pub mod statistics;
 pub mod undo;

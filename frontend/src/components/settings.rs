@@ -5,7 +5,6 @@ use shared::time::DeviceTime;
 
 use crate::actions::use_actions;
 use crate::components::op_status::OpStatus;
-use crate::components::stand::StandView;
 use crate::connection::{now_ms, send_text};
 use crate::keypad::{goal_picks, problem};
 use crate::ops::Target;
@@ -206,7 +205,9 @@ fn SignedIn() -> impl IntoView {
     send_text(wire::LIST_TABLETS);
     view! {
         <h2>"This tablet"</h2>
-        <StandView kind="name" />
+        <div class="stand" data-stand="name"></div>
+        <h2>"Lobby screen"</h2>
+        <div class="stand" data-stand="lobby"></div>
         <h2>"Signed-in tablets"</h2>
         <ul id="tablets" class="tablets" data-testid="tablets"></ul>
     }

@@ -49,6 +49,7 @@ pub fn Statistics(state: State) -> impl IntoView {
                 {stat("average time to page", "stat-average", |s| timing::duration(i64::from(s.average_time_served)))}
                 {stat("parties since reset", "stat-sessions", |s| s.num_sessions.to_string())}
             </div>
+            <div class="stand" data-stand="night"></div>
         </section>
     }
 }

@@ -32,11 +32,11 @@ pub struct Past {
 }
 
 impl Past {
-    fn to_page_s(&self) -> Option<i64> {
+    fn wait_to_page_s(&self) -> Option<i64> {
         self.first_paged_ms.map(|at| (at - self.created_ms) / 1000)
     }
 
-    fn to_seat_s(&self) -> Option<i64> {
+    fn wait_to_seat_s(&self) -> Option<i64> {
         self.ended_ms
             .filter(|_| self.seated)
             .map(|at| (at - self.created_ms) / 1000)
@@ -129,8 +129,8 @@ pub fn analytics(
             hour: hour as u8,
             arrivals: these.len() as u32,
             served: these.iter().filter(|p| p.seated).count() as u32,
-            wait_to_page: spread(these.iter().filter_map(|p| p.to_page_s())),
-            wait_to_seat: spread(these.iter().filter_map(|p| p.to_seat_s())),
+            wait_to_page: spread(these.iter().filter_map(|p| p.wait_to_page_s())),
+            wait_to_seat: spread(these.iter().filter_map(|p| p.wait_to_seat_s())),
         })
         .collect();
     let by_size = sizes
@@ -139,8 +139,8 @@ pub fn analytics(
         .map(|(these, sizes)| SizeFigures {
             sizes: sizes.to_string(),
             arrivals: these.len() as u32,
-            wait_to_page: spread(these.iter().filter_map(|p| p.to_page_s())),
-            wait_to_seat: spread(these.iter().filter_map(|p| p.to_seat_s())),
+            wait_to_page: spread(these.iter().filter_map(|p| p.wait_to_page_s())),
+            wait_to_seat: spread(these.iter().filter_map(|p| p.wait_to_seat_s())),
         })
         .collect();
     let by_day = days
@@ -171,12 +171,12 @@ fn summary(parties: &[Past]) -> Summary {
         .iter()
         .filter(|p| p.first_paged_ms.is_some())
         .collect();
-    let within = |p: &Past| p.to_page_s().is_some_and(|s| s <= i64::from(p.goal_s));
+    let within = |p: &Past| p.wait_to_page_s().is_some_and(|s| s <= i64::from(p.goal_s));
     Summary {
         arrivals: parties.len() as u32,
         served: parties.iter().filter(|p| p.seated).count() as u32,
-        wait_to_page: spread(parties.iter().filter_map(Past::to_page_s)),
-        wait_to_seat: spread(parties.iter().filter_map(Past::to_seat_s)),
+        wait_to_page: spread(parties.iter().filter_map(Past::wait_to_page_s)),
+        wait_to_seat: spread(parties.iter().filter_map(Past::wait_to_seat_s)),
         within_goal: paged.iter().filter(|p| within(p)).count() as u32,
         late: paged.iter().filter(|p| !within(p)).count() as u32,
         walk_aways: parties.iter().filter(|p| p.removed && p.pages == 0).count() as u32,
@@ -215,7 +215,7 @@ pub fn quote(past: &[Past], size: u32, ahead: u32, at_ms: i64, tz_offset_min: i3
                 let d = (minute_of_day(p.created_ms) - now).abs();
                 d.min(24 * 60 - d) <= hours * 60
             })
-            .filter_map(Past::to_page_s)
+            .filter_map(Past::wait_to_page_s)
             .collect()
     };
     let sizes = SIZE_BUCKETS[bucket];
@@ -224,7 +224,8 @@ pub fn quote(past: &[Past], size: u32, ahead: u32, at_ms: i64, tz_offset_min: i3
         if waits.len() >= QUOTE_MIN {
             let median = spread(waits.iter().copied()).median_s.unwrap_or(0);
             return Quote {
-                minutes: Some(((median + 30) / 60).max(1) as u32),
+                // As hosts quote: to the nearest five minutes.
+                minutes: Some((((median + 150) / 300) * 5).max(5) as u32),
                 based_on: waits.len() as u32,
                 how: format!(
                     "the median wait of {} parties of {sizes} that arrived within {hours} h of this time with {} to {} parties ahead, in the last {QUOTE_WEEKS} weeks",
@@ -317,7 +318,7 @@ mod tests {
         past.extend((0..10).map(|_| party(19.2, Some(60), 2, 12)));
         let at = T0 + 7 * DAY_MS + 19 * HOUR_MS + 15 * 60_000;
         let q = quote(&past, 2, 3, at, 0);
-        assert_eq!((q.minutes, q.based_on), (Some(24), 10), "{}", q.how);
+        assert_eq!((q.minutes, q.based_on), (Some(25), 10), "{}", q.how);
         let thin = quote(&past[..5], 2, 3, at, 0);
         assert_eq!(thin.minutes, None);
         assert!(thin.how.contains("too few"));

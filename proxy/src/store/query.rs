@@ -130,6 +130,24 @@ impl Store {
         rows
     }
 
+    /// Pager numbers paged since `since_ms`, newest first, each once: what
+    /// the lobby screen calls. Numbers only, never names.
+    pub fn calls(&self, since_ms: i64) -> rusqlite::Result<Vec<(u32, i64)>> {
+        let conn = self.reader()?;
+        let mut statement = conn.prepare_cached(
+            "SELECT p.number, MAX(e.at_ms) AS at FROM party_events e
+             JOIN parties p ON p.venue = e.venue AND p.uuid = e.uuid
+             WHERE e.venue = ?1 AND e.kind = 'paged' AND e.at_ms >= ?2
+             GROUP BY p.number ORDER BY at DESC LIMIT 12",
+        )?;
+        let calls = statement
+            .query_map(params![self.venue(), since_ms], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect();
+        calls
+    }
+
     /// The names of the tablets in the audit trail, for the filter.
     pub fn tablet_names(&self) -> rusqlite::Result<Vec<String>> {
         let conn = self.reader()?;
