@@ -8,11 +8,12 @@
 //! `bench/browser.mjs`.
 //!
 //! Usage: `coaster-bench [--no-browser] [--only-p1-p7] [--only-p9]`, from the
-//! workspace root. `--only-p1-p7` and `--only-p9` print those rows and leave
-//! the doc alone.
+//! workspace root. `--only-p1-p7` prints those rows, `--only-p9` the store's
+//! (P8, P9, P10), and both leave the doc alone.
 
 mod coap;
 mod echo;
+mod owner;
 mod p7;
 mod p9;
 mod process;
@@ -48,9 +49,10 @@ async fn main() -> std::process::ExitCode {
     let browser = !std::env::args().any(|a| a == "--no-browser");
     let only = std::env::args().any(|a| a == "--only-p1-p7");
     if std::env::args().any(|a| a == "--only-p9") {
-        return match p9::measure() {
-            Ok(row) => {
-                println!("{}", report::table(&[row]));
+        let rows = p9::measure().and_then(|p9| Ok(vec![p9, owner::p8()?, owner::p10()]));
+        return match rows {
+            Ok(rows) => {
+                println!("{}", report::table(&rows));
                 std::process::ExitCode::SUCCESS
             }
             Err(error) => {

@@ -137,6 +137,27 @@ pub fn p9(
     }
 }
 
+pub fn p8(parties: usize, year: Duration, month: Duration) -> Row {
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+    Row {
+        id: "P8",
+        what: format!("the analytics view's data (`Store::analytics`) with a year of history in the store ({parties} parties), median of 5"),
+        measured: format!("the whole year {}; the last 30 days {}", ms(year), ms(month)),
+        goal: "≤ 100 ms",
+        pass: Some(year <= Duration::from_millis(100)),
+    }
+}
+
+pub fn p10(quoted: usize, learned: f64, goal: f64, last_ten: f64) -> Row {
+    Row {
+        id: "P10",
+        what: format!("the quote's backtest: a month of simulated busy nights replayed day by day, each of {quoted} paged parties quoted from the parties paged before it arrived; mean absolute error"),
+        measured: format!("learned {learned:.1} min; the goal default {goal:.1} min; the median of the last 10 parties {last_ten:.1} min"),
+        goal: "learned beats both baselines",
+        pass: Some(learned < goal && learned < last_ten),
+    }
+}
+
 pub fn p2(last: Figure, tablets: usize) -> Row {
     Row {
         id: "P2",

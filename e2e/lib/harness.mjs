@@ -93,8 +93,8 @@ export async function startSimulator({ loss, seed, delay } = {}) {
  * itself. `tls` serves HTTPS with Coaster's own CA kept in `dataDir`; `pin`
  * sets the venue PIN (through COASTER_PIN, as the README says).
  */
-export async function startProxy({ device, listen = '127.0.0.1:0', dist = distDir, tls, pin, dataDir } = {}) {
-  const args = ['--listen', listen, '--dist', dist];
+export async function startProxy({ device, listen = '127.0.0.1:0', dist = distDir, tls, pin, dataDir, extra = [] } = {}) {
+  const args = ['--listen', listen, '--dist', dist, ...extra];
   if (device) args.push('--device', device);
   if (tls) args.push('--tls');
   // A data directory of its own: the stand's store there is locked by one

@@ -259,7 +259,7 @@ function chart(title, unit, labels, series, testid) {
     });
     if (i % every == 0) graph.append(svg("text", { x: left + i * band + band / 2, y: H - 8, class: "axis", "text-anchor": "middle" }, label));
   });
-  const legend = el("p", { className: "legend" }, ...series.map(([name, cls]) => el("span", { className: `key ${cls}`, textContent: name })), el("span", { textContent: ` (${unit})` }));
+  const legend = el("p", { className: "legend" }, ...series.map(([name, cls]) => el("span", { className: `legend-key ${cls}`, textContent: name })), el("span", { textContent: ` (${unit})` }));
   const numbers = table(["", ...series.map(([name]) => name)], labels.map((label, i) => el("tr", {}, el("th", { textContent: label }), ...series.map(([, , values]) => el("td", { textContent: values[i] ?? "—" })))), `${testid}-numbers`);
   numbers.className = "table chart-numbers";
   const figure = el("figure", { className: "chart" }, el("h3", { textContent: title }), graph, legend, el("details", {}, el("summary", { textContent: "The numbers" }), numbers));
@@ -308,7 +308,7 @@ function analytics(root) {
           card("Wait to seat", minutes(s.wait_to_seat.median_s), `median; 90 % within ${minutes(s.wait_to_seat.p90_s)}`, "figure-seat"),
           card("Paged within goal", percent(s.within_goal, s.within_goal + s.late), `${s.late} late`, "figure-goal"),
           card("Walked away", String(s.walk_aways), "removed without a page", "figure-walkaways"),
-          card("Busiest hours", a.busiest_hours.map((h) => `${pad(h)}:00`).join(", ") || "—", "most arrivals", "figure-busiest"),
+          card("Busiest hours", a.busiest_hours.map((h) => `${pad(h)}h`).join(" · ") || "—", "most arrivals", "figure-busiest"),
         ),
         chart("Parties by hour of day", "parties", hours.map((h) => `${pad(h.hour)}h`), [["arrived", "s-arrived", hours.map((h) => h.arrivals)], ["seated", "s-served", hours.map((h) => h.served)]], "chart-hours"),
         chart("Parties by day", "parties", a.by_day.map((d) => d.day.slice(5)), [["arrived", "s-arrived", a.by_day.map((d) => d.arrivals)], ["seated", "s-served", a.by_day.map((d) => d.served)]], "chart-days"),

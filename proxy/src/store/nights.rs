@@ -15,7 +15,7 @@ const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 /// Parties per hour from 17:00 to 22:00 on a weekday.
 const ARRIVALS_PER_HOUR: [f64; 5] = [7.0, 13.0, 17.0, 13.0, 6.0];
 /// Table sizes and how many of each.
-const TABLES: [(u32, usize); 4] = [(2, 6), (4, 7), (6, 3), (8, 1)];
+const TABLES: [(u32, usize); 4] = [(2, 4), (4, 5), (6, 2), (8, 1)];
 /// The device's default goal, which the baseline quotes.
 pub const GOAL_S: u32 = 900;
 
@@ -214,7 +214,7 @@ pub fn backtest(parties: &[Party], from_ms: i64) -> Backtest {
             .iter()
             .rev()
             .take(10)
-            .filter_map(|q| q.first_paged_ms.map(|at| at - q.created_ms))
+            .filter_map(|q| q.first_paged_ms.map(|at| (at - q.created_ms) / 1000))
             .collect();
         let ten_guess = super::figures::spread(ten.into_iter())
             .median_s
