@@ -350,8 +350,12 @@ fn demo_nights(store: &Store) -> std::io::Result<()> {
     if !empty {
         return Ok(());
     }
-    let today = now_ms().div_euclid(24 * 3600 * 1000);
-    let nights = store::nights::generate(rand::random(), today - 21, 21, 1.0);
+    // Service opened three hours ago, every night: whenever the demo is
+    // started, the analytics peak and the quotes have nights like this hour.
+    let day_ms = 24 * 3600 * 1000;
+    let open = (now_ms() - 3 * 3600 * 1000).rem_euclid(day_ms) / 60_000;
+    let today = now_ms().div_euclid(day_ms);
+    let nights = store::nights::generate_from(rand::random(), today - 21, 21, 1.0, open);
     let mut conn = store::writer::open(store.path()).map_err(std::io::Error::other)?;
     store::nights::write(&mut conn, store.venue(), &nights).map_err(std::io::Error::other)?;
     tracing::info!(

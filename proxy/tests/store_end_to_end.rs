@@ -274,3 +274,22 @@ async fn a_damaged_database_leaves_the_board_working_and_says_not_recording() {
         "nothing overwritten"
     );
 }
+
+#[test]
+fn the_demo_never_touches_a_real_transmitters_history() {
+    let data = temp_dir("demo");
+    let (code, log) = refused_start(coaster(
+        &data,
+        &["--demo", "--device", "127.0.0.1:5683"],
+        None,
+    ));
+    assert_ne!(code, 0);
+    assert!(
+        log.contains("--demo is for the built-in simulated transmitter only"),
+        "{log}"
+    );
+    assert!(
+        !data.join("coaster.db").exists(),
+        "nothing written to the real store"
+    );
+}

@@ -48,15 +48,31 @@ impl Party {
 }
 
 /// `nights` nights from the UTC day `first_day` (days since 1970), at
-/// `busier` times the usual crowd, the same for the same seed.
+/// `busier` times the usual crowd, the same for the same seed; doors open at
+/// 17:00 UTC.
 pub fn generate(seed: u64, first_day: i64, nights: i64, busier: f64) -> Vec<Party> {
+    generate_from(seed, first_day, nights, busier, 17 * 60)
+}
+
+/// [`generate`], with the doors opening `open_minute` minutes into each UTC day.
+pub fn generate_from(
+    seed: u64,
+    first_day: i64,
+    nights: i64,
+    busier: f64,
+    open_minute: i64,
+) -> Vec<Party> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut parties = Vec::new();
     for day in first_day..first_day + nights {
         // 1970-01-01 was a Thursday: Friday and Saturday are busier, Monday quiet.
         let weekday = (day + 4).rem_euclid(7);
         let crowd = busier * [0.6, 0.9, 1.0, 1.1, 1.35, 1.4, 0.8][weekday as usize];
-        parties.extend(night(&mut rng, day * DAY_MS + 17 * 60 * MINUTE_MS, crowd));
+        parties.extend(night(
+            &mut rng,
+            day * DAY_MS + open_minute * MINUTE_MS,
+            crowd,
+        ));
     }
     parties
 }
