@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  act, addParty, enterPin, launchBrowser, openApp, PORTRAIT, row, screenshot, startProxy, waitLive,
+  act, addParty, dark, enterPin, launchBrowser, openApp, PORTRAIT, screenshot, startProxy, waitLive,
 } from './lib/harness.mjs';
 
 let demo;
@@ -21,14 +21,6 @@ after(async () => {
   await browser?.close();
   await demo?.stop();
 });
-
-/** Taps the theme button until the page is dark. */
-async function dark(page) {
-  for (let i = 0; i < 3 && (await page.evaluate(() => document.documentElement.dataset.theme)) != 'dark'; i++) {
-    await page.getByTestId('theme').click();
-  }
-  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
-}
 
 const nearestRank = (values, q) => values.sort((a, b) => a - b)[Math.max(1, Math.ceil(values.length * q)) - 1];
 

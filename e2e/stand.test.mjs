@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { act, addParty, launchBrowser, openApp, PORTRAIT, screenshot, startProxy } from './lib/harness.mjs';
+import { act, addParty, dark, launchBrowser, openApp, PORTRAIT, screenshot, startProxy } from './lib/harness.mjs';
 
 let proxy;
 let browser;
@@ -20,14 +20,6 @@ after(async () => {
 });
 
 // Pager numbers come round again (Bo gets Ann's once she is seated).
-/** Taps the theme button until the page is dark. */
-async function dark(page) {
-  for (let i = 0; i < 3 && (await page.evaluate(() => document.documentElement.dataset.theme)) != 'dark'; i++) {
-    await page.getByTestId('theme').click();
-  }
-  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
-}
-
 const standRow = (page, number, name) => page.getByTestId(`stand-party-${number}`).filter({ hasText: name });
 
 test('History and Activity show what the tablets did, and export it', async () => {

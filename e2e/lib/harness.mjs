@@ -259,6 +259,15 @@ export async function enterPin(page, pin) {
   await page.getByTestId('pin-ok').click();
 }
 
+/** Taps the theme button until the page is dark. */
+export async function dark(page) {
+  for (let i = 0; i < 3 && (await page.evaluate(() => document.documentElement.dataset.theme)) != 'dark'; i++) {
+    await page.getByTestId('theme').click();
+  }
+  const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+  if (theme != 'dark') throw new Error(`the theme button never gave the dark theme (${theme})`);
+}
+
 export async function screenshot(page, name) {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
