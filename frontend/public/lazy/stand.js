@@ -336,7 +336,7 @@ function quote(root) {
     try {
       const q = await (await get(`/api/stand/quote?size=${sizeOf()}&tz_offset_min=${tz()}`)).json();
       if (q.minutes == null) {
-        line.textContent = "Too little history here to quote a wait yet: the goal below is the transmitter's default.";
+        line.textContent = "No quote yet: too few parties like this one. The goal is the transmitter's default.";
         line.title = q.how;
         use.hidden = true;
         return;
