@@ -14,6 +14,8 @@
 //!
 //! - [`commands`]: a host's command carried until its outcome is known —
 //!   re-issued only when a read-back ([`proof`]) proves it was not done.
+//! - [`deadline`]: when a carried command is given up, counting the
+//!   device's silence, and what the host is told then.
 //! - [`sync`]: the Observe registration, polling, gaps and reboots: how the
 //!   mirror is kept equal to the device.
 //! - [`health`]: what the health panel shows.
@@ -31,6 +33,7 @@ use crate::mirror::{Mirror, Resync, Source};
 use crate::ops::OpLog;
 
 mod commands;
+mod deadline;
 mod health;
 pub mod journal;
 pub mod proof;
