@@ -16,7 +16,7 @@ pub fn p8() -> Result<Row, String> {
     let dir = std::env::temp_dir().join(format!("coaster-bench-p8-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Store::open(&dir, "bench", 3650).map_err(|e| e.to_string())?;
-    let today = proxy::store::now_ms().div_euclid(DAY_MS);
+    let today = proxy::hub::now_ms().div_euclid(DAY_MS);
     let mut conn = proxy::store::writer::open(store.path()).map_err(|e| e.to_string())?;
     let mut parties = 0;
     for door in 0..DOORS {

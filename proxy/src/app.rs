@@ -302,7 +302,6 @@ pub async fn start(mut options: Options) -> std::io::Result<Running> {
         journal: Some(journal),
         store: store.clone(),
         recorder: Recorder::new(),
-        last_health: None,
     };
     let runner = tokio::spawn(runner.run(core_stopped));
     let listener = tokio::spawn(http::run(listener, site.clone(), serving));

@@ -10,7 +10,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use shared::protocol::{CommandResult, Health, MirrorState, ServerMsg, ValidCommand, Verdict};
+use shared::protocol::{CommandResult, MirrorState, ServerMsg, ValidCommand, Verdict};
 use tokio::net::UdpSocket;
 
 pub use crate::coap::driver::device_socket;
@@ -60,8 +60,6 @@ pub struct Runner {
     /// The stand's memory, and what to record in it.
     pub store: Store,
     pub recorder: Recorder,
-    /// The health last published, to tell when the board was re-read.
-    pub last_health: Option<Health>,
 }
 
 impl Runner {
@@ -175,13 +173,10 @@ impl Runner {
                     let _ = to.send(ServerMsg::Progress { op, attempt });
                 }
                 Effect::Delta(delta) => {
-                    if let Some(health) = &delta.health {
-                        catch_up |= Recorder::wants_history(self.last_health.as_ref(), health);
-                        self.last_health = Some(health.clone());
-                    }
                     for record in self.recorder.on_delta(&delta, now_ms()) {
                         self.store.record(record);
                     }
+                    catch_up |= self.recorder.take_history_due();
                     self.hub.publish(delta)
                 }
                 Effect::Journal(bytes) => {

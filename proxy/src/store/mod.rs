@@ -203,10 +203,3 @@ fn lock(data_dir: &Path) -> Result<File, LockError> {
         Err(std::fs::TryLockError::Error(error)) => Err(LockError::Io(error)),
     }
 }
-
-/// The proxy's wall clock, Unix ms.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}

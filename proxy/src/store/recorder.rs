@@ -53,6 +53,8 @@ pub struct Recorder {
     /// The device's clock minus the proxy's, seconds.
     offset_s: Option<i64>,
     last_health: Option<Health>,
+    /// The board was (re)read since the runner last asked: read the history too.
+    history_due: bool,
 }
 
 impl Recorder {
@@ -276,7 +278,9 @@ impl Recorder {
     }
 
     fn health(&mut self, health: &Health, now_ms: i64) -> Vec<Record> {
-        let before = self.last_health.replace(health.clone()).unwrap_or(Health {
+        let previous = self.last_health.replace(health.clone());
+        self.history_due |= Self::wants_history(previous.as_ref(), health);
+        let before = previous.unwrap_or(Health {
             reachable: true,
             ..Health::default()
         });
@@ -313,9 +317,14 @@ impl Recorder {
         facts
     }
 
-    /// Whether the device should be asked for its history now: the board
-    /// was (re)read — at start, after a reboot, after a resync.
-    pub fn wants_history(before: Option<&Health>, now: &Health) -> bool {
+    /// Whether the board was (re)read since the last call — at start, after
+    /// a reboot, after a resync — so the device's history should be read.
+    pub fn take_history_due(&mut self) -> bool {
+        std::mem::take(&mut self.history_due)
+    }
+
+    /// Whether a health change means the board was (re)read.
+    fn wants_history(before: Option<&Health>, now: &Health) -> bool {
         match before {
             None => now.synced,
             Some(b) => {

@@ -301,4 +301,11 @@ fn the_history_is_read_when_the_board_is_read_again() {
         !Recorder::wants_history(None, &Health::default()),
         "not before the board is in"
     );
+    // The board's deltas say so, once per re-read.
+    let mut r = Recorder::new();
+    r.on_delta(&delta(&[], &[]), NOW);
+    assert!(r.take_history_due(), "the first synced board");
+    assert!(!r.take_history_due(), "asked once");
+    r.on_delta(&delta(&[], &[]), NOW + 1);
+    assert!(!r.take_history_due(), "the same board again");
 }

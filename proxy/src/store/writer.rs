@@ -154,7 +154,7 @@ impl Writer {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
-        let cutoff = super::now_ms() - i64::from(self.keep_days) * DAY_MS;
+        let cutoff = crate::hub::now_ms() - i64::from(self.keep_days) * DAY_MS;
         match prune(conn, &self.venue, cutoff) {
             Ok(rows) if rows > 0 => {
                 tracing::info!(rows, keep_days = self.keep_days, "pruned old records")
