@@ -24,8 +24,7 @@ pub struct Link {
 }
 
 pub struct LobbyLinks {
-    /// `None`: in memory only (tests).
-    file: Option<PathBuf>,
+    file: PathBuf,
     links: Vec<Link>,
 }
 
@@ -44,17 +43,7 @@ impl LobbyLinks {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        Ok(LobbyLinks {
-            file: Some(file),
-            links,
-        })
-    }
-
-    pub fn in_memory() -> LobbyLinks {
-        LobbyLinks {
-            file: None,
-            links: Vec::new(),
-        }
+        Ok(LobbyLinks { file, links })
     }
 
     /// A new link: its id, and the token (shown once, in the link).
@@ -97,11 +86,8 @@ impl LobbyLinks {
     }
 
     fn save(&self) -> std::io::Result<()> {
-        let Some(file) = &self.file else {
-            return Ok(());
-        };
         let bytes = serde_json::to_vec_pretty(&self.links).map_err(std::io::Error::other)?;
-        crate::durable::write_private(file, &bytes)
+        crate::durable::write_private(&self.file, &bytes)
     }
 }
 
